@@ -1,0 +1,1 @@
+//! kite's embedded offline dataset: hourly history of redistributable grid series and typical-week profiles.

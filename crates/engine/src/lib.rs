@@ -1,0 +1,1 @@
+//! Wires kite together: configuration, the provider fallback chain, store caching, queries.

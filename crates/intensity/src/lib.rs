@@ -1,0 +1,1 @@
+//! Grid carbon-intensity providers (Electricity Maps, WattTime, UK Carbon Intensity, embedded) and file formats.

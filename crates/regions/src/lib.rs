@@ -1,0 +1,1 @@
+//! Zone registry: canonical grid zones, balancing-authority and cloud-region aliases, annual means.

@@ -1,0 +1,1 @@
+//! kite's local store: observations in an embedded SQLite database, idempotent upserts.
