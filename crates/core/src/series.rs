@@ -320,7 +320,11 @@ impl IntensitySeries {
                 let part_end = e.min(bucket + bucket_secs);
                 match acc {
                     Some(a) if a.0 == bucket => {
-                        acc = Some((a.0, a.1 + p.value.0 * (part_end - s) as f64, a.2 + part_end - s))
+                        acc = Some((
+                            a.0,
+                            a.1 + p.value.0 * (part_end - s) as f64,
+                            a.2 + part_end - s,
+                        ))
                     }
                     _ => {
                         if let Some(a) = acc.take() {

@@ -29,7 +29,9 @@ pub enum TimeError {
         input: String,
     },
     /// The text is not an accepted resolution.
-    #[error("`{input}` is not a resolution: use e.g. 5m, 15m, 30m, 1h, 1d (a positive whole number of minutes)")]
+    #[error(
+        "`{input}` is not a resolution: use e.g. 5m, 15m, 30m, 1h, 1d (a positive whole number of minutes)"
+    )]
     BadResolution {
         /// What the user wrote.
         input: String,
@@ -63,8 +65,8 @@ impl Resolution {
 
     /// A resolution of `secs` seconds; `None` unless it is positive and aligns with days.
     pub fn from_secs(secs: u32) -> Option<Resolution> {
-        let day = 86_400;
-        let aligned = secs > 0 && (day % secs == 0 || secs % day == 0);
+        let day: u32 = 86_400;
+        let aligned = secs > 0 && (day.is_multiple_of(secs) || secs.is_multiple_of(day));
         aligned.then_some(Resolution { secs })
     }
 
@@ -112,11 +114,11 @@ impl Resolution {
 impl fmt::Display for Resolution {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.secs;
-        if s % 86_400 == 0 {
+        if s.is_multiple_of(86_400) {
             write!(f, "{}d", s / 86_400)
-        } else if s % 3600 == 0 {
+        } else if s.is_multiple_of(3600) {
             write!(f, "{}h", s / 3600)
-        } else if s % 60 == 0 {
+        } else if s.is_multiple_of(60) {
             write!(f, "{}m", s / 60)
         } else {
             write!(f, "{s}s")
@@ -276,7 +278,10 @@ mod tests {
         assert_eq!(Resolution::parse("15m").unwrap(), Resolution::QUARTER_HOUR);
         assert_eq!(Resolution::parse("1h").unwrap().to_string(), "1h");
         assert_eq!(Resolution::parse("90m").unwrap().to_string(), "90m");
-        assert!(Resolution::parse("7m").is_err(), "7 min does not divide a day");
+        assert!(
+            Resolution::parse("7m").is_err(),
+            "7 min does not divide a day"
+        );
         assert!(Resolution::parse("0h").is_err());
         assert!(Resolution::parse("h").is_err());
         let t = ts("2026-11-23T10:17:00Z");
