@@ -1,1 +1,20 @@
-//! Wires kite together: configuration, the provider fallback chain, store caching, queries.
+//! The only orchestration in kite: configuration → built providers, store and embedded data,
+//! wired into services the CLI (and later the server) call.
+//!
+//! Architecture invariant: this crate decides *which* source answers and *why*; it never parses
+//! provider payloads or files itself (kite-intensity and kite-ingest do) and never prints
+//! (the CLI renders what it returns). Every fallback it takes is returned as a [`Note`].
+
+mod config;
+mod error;
+mod import;
+mod service;
+
+pub use config::{
+    CONFIG_ENV, Config, DATABASE_ENV, EM_TOKEN_ENV, Env, HttpSettings, ProcessEnv,
+    ProviderSettings, RawConfig, SourceKind, WT_PASSWORD_ENV, WT_USER_ENV, default_config_path,
+    default_database_path,
+};
+pub use error::EngineError;
+pub use import::{ImportSummary, import_files};
+pub use service::{IntensityAnswer, IntensityRequest, IntensityService, Note, build_providers};

@@ -1,0 +1,338 @@
+//! Rendering engine results as tables, JSON and CSV.
+//!
+//! The JSON types here are the CLI's wire format (documented on each type); they are separate
+//! from the core types on purpose, so the format only changes when this file does.
+
+use comfy_table::{ContentArrangement, Table, presets::UTF8_HORIZONTAL_ONLY};
+use kite_core::{Point, Provenance, SignalMeta, Timestamp};
+use kite_engine::{ImportSummary, IntensityAnswer};
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// A table in kite's one terminal style.
+pub fn table() -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_HORIZONTAL_ONLY)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    t
+}
+
+/// How old a value is, for people: `25m`, `5h`, `3d`, `2y`.
+pub fn human_age(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..120 => format!("{s}s"),
+        120..7_200 => format!("{}m", s / 60),
+        7_200..172_800 => format!("{}h", s / 3600),
+        172_800..63_072_000 => format!("{}d", s / 86_400),
+        _ => format!("{:.1}y", s as f64 / 31_557_600.0),
+    }
+}
+
+/// Age of a value at `now`: since its interval ended (measured), since the forecast was issued,
+/// or none for estimates (which describe no particular moment).
+pub fn age_secs(point: &Point, meta: &SignalMeta, now: Timestamp) -> Option<i64> {
+    match &meta.provenance {
+        Provenance::Measured => Some(now.as_second() - point.end().as_second()).filter(|s| *s >= 0),
+        Provenance::Forecast {
+            issued_at: Some(t), ..
+        } => Some(now.as_second() - t.as_second()),
+        Provenance::Forecast { .. } => meta.fetched_at.map(|t| now.as_second() - t.as_second()),
+        Provenance::Estimated { .. } => None,
+    }
+}
+
+pub fn intensity_table(answer: &IntensityAnswer, single: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({}): {} from {} to {}",
+        answer.zone.key,
+        answer.zone.name,
+        answer
+            .segments
+            .first()
+            .map(|s| s.meta().signal.to_string())
+            .unwrap_or_default(),
+        answer.window.start(),
+        answer.window.end()
+    );
+    let mut t = table();
+    t.set_header(vec![
+        "start (UTC)",
+        "gCO2e/kWh",
+        "for",
+        "kind",
+        "source",
+        "age",
+    ]);
+    for (p, meta) in answer.points() {
+        let age = age_secs(p, meta, answer.now)
+            .map(human_age)
+            .unwrap_or_else(|| "-".into());
+        t.add_row(vec![
+            p.start.to_string(),
+            format!("{:.1}", p.value.0),
+            kite_core::Resolution::from_secs(p.duration_secs)
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| format!("{}s", p.duration_secs)),
+            meta.provenance.to_string(),
+            meta.source.clone(),
+            age,
+        ]);
+    }
+    let _ = writeln!(out, "{t}");
+    if !single {
+        let n = answer.points().len();
+        let mut weighted = 0.0;
+        let mut secs = 0.0;
+        for (p, _) in answer.points() {
+            weighted += p.value.0 * f64::from(p.duration_secs);
+            secs += f64::from(p.duration_secs);
+        }
+        if secs > 0.0 {
+            let _ = writeln!(
+                out,
+                "{n} values; time-weighted mean {:.1} gCO2e/kWh over the covered {:.1} h",
+                weighted / secs,
+                secs / 3600.0
+            );
+        }
+    }
+    out
+}
+
+/// One value in `kite intensity --format json`.
+#[derive(Serialize)]
+struct JsonPoint {
+    /// Interval start, RFC 3339 UTC.
+    start: String,
+    /// Interval end (exclusive).
+    end: String,
+    gco2_per_kwh: f64,
+    /// `average-lifecycle`, `average-direct` or `marginal-direct`.
+    signal: &'static str,
+    /// `measured`, `forecast` or `estimated`.
+    provenance: &'static str,
+    /// How an estimate was made (estimated values only).
+    estimation_method: Option<String>,
+    /// Forecast model and issue time (forecasts only).
+    forecast_model: Option<String>,
+    forecast_issued_at: Option<String>,
+    /// Data source.
+    source: String,
+    /// When kite fetched or imported it (null for embedded data).
+    fetched_at: Option<String>,
+    /// Seconds since the value's interval ended or the forecast was issued (null for estimates).
+    age_seconds: Option<i64>,
+}
+
+/// `kite intensity --format json`: the whole answer with every value's provenance.
+#[derive(Serialize)]
+struct JsonAnswer {
+    zone: String,
+    zone_name: String,
+    unit: &'static str,
+    window_start: String,
+    window_end: String,
+    generated_at: String,
+    points: Vec<JsonPoint>,
+    gaps: Vec<JsonGap>,
+    notes: Vec<JsonNote>,
+}
+
+#[derive(Serialize)]
+struct JsonGap {
+    start: String,
+    end: String,
+}
+
+#[derive(Serialize)]
+struct JsonNote {
+    source: String,
+    message: String,
+}
+
+pub fn intensity_json(answer: &IntensityAnswer) -> anyhow::Result<String> {
+    let points = answer
+        .points()
+        .into_iter()
+        .map(|(p, meta)| {
+            let (estimation_method, forecast_model, forecast_issued_at) = match &meta.provenance {
+                Provenance::Measured => (None, None, None),
+                Provenance::Estimated { method } => (Some(method.clone()), None, None),
+                Provenance::Forecast { issued_at, model } => {
+                    (None, Some(model.clone()), issued_at.map(|t| t.to_string()))
+                }
+            };
+            JsonPoint {
+                start: p.start.to_string(),
+                end: p.end().to_string(),
+                gco2_per_kwh: p.value.0,
+                signal: meta.signal.as_str(),
+                provenance: meta.provenance.label(),
+                estimation_method,
+                forecast_model,
+                forecast_issued_at,
+                source: meta.source.clone(),
+                fetched_at: meta.fetched_at.map(|t| t.to_string()),
+                age_seconds: age_secs(p, meta, answer.now),
+            }
+        })
+        .collect();
+    let json = JsonAnswer {
+        zone: answer.zone.key.to_string(),
+        zone_name: answer.zone.name.clone(),
+        unit: "gCO2e/kWh",
+        window_start: answer.window.start().to_string(),
+        window_end: answer.window.end().to_string(),
+        generated_at: answer.now.to_string(),
+        points,
+        gaps: answer
+            .gaps
+            .iter()
+            .map(|g| JsonGap {
+                start: g.start.to_string(),
+                end: g.end.to_string(),
+            })
+            .collect(),
+        notes: answer
+            .notes
+            .iter()
+            .map(|n| JsonNote {
+                source: n.source.clone(),
+                message: n.message.clone(),
+            })
+            .collect(),
+    };
+    Ok(serde_json::to_string_pretty(&json)? + "\n")
+}
+
+/// CSV whose first three columns are kite's normalized import format, so output re-imports.
+pub fn intensity_csv(answer: &IntensityAnswer) -> String {
+    let mut out =
+        String::from("timestamp,region,gco2_per_kwh,duration_s,signal,provenance,source\n");
+    for (p, meta) in answer.points() {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{}",
+            p.start,
+            answer.zone.key,
+            p.value.0,
+            p.duration_secs,
+            meta.signal,
+            meta.provenance.label(),
+            csv_field(&meta.source)
+        );
+    }
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn import_table(summary: &ImportSummary, secs: f64, db: &Path) -> String {
+    let mut out = String::new();
+    let mut t = table();
+    t.set_header(vec!["file", "format", "rows", "series"]);
+    for f in &summary.files {
+        let series = f
+            .series
+            .iter()
+            .map(|s| format!("{} {} [{}]", s.zone(), s.meta().signal, s.meta().source))
+            .collect::<Vec<_>>()
+            .join("; ");
+        t.add_row(vec![
+            f.path.display().to_string(),
+            format!("{:?}", f.format),
+            f.rows.to_string(),
+            series,
+        ]);
+    }
+    let _ = writeln!(out, "{t}");
+    for f in &summary.files {
+        for n in &f.notes {
+            let _ = writeln!(out, "note: {}: {n}", f.path.display());
+        }
+    }
+    let r = &summary.report;
+    let _ = writeln!(
+        out,
+        "imported {} rows into {} in {:.2} s ({:.0} rows/s): {} new, {} updated, {} unchanged",
+        summary.rows,
+        db.display(),
+        secs,
+        summary.rows as f64 / secs.max(1e-9),
+        r.inserted,
+        r.updated,
+        r.unchanged
+    );
+    out
+}
+
+#[derive(Serialize)]
+struct JsonImport {
+    database: String,
+    rows: usize,
+    seconds: f64,
+    inserted: usize,
+    updated: usize,
+    unchanged: usize,
+    files: Vec<JsonImportFile>,
+}
+
+#[derive(Serialize)]
+struct JsonImportFile {
+    path: String,
+    format: String,
+    rows: usize,
+    series: Vec<String>,
+    notes: Vec<String>,
+}
+
+pub fn import_json(summary: &ImportSummary, secs: f64, db: &Path) -> anyhow::Result<String> {
+    let json = JsonImport {
+        database: db.display().to_string(),
+        rows: summary.rows,
+        seconds: secs,
+        inserted: summary.report.inserted,
+        updated: summary.report.updated,
+        unchanged: summary.report.unchanged,
+        files: summary
+            .files
+            .iter()
+            .map(|f| JsonImportFile {
+                path: f.path.display().to_string(),
+                format: format!("{:?}", f.format),
+                rows: f.rows,
+                series: f
+                    .series
+                    .iter()
+                    .map(|s| format!("{} {} {}", s.zone(), s.meta().signal, s.meta().source))
+                    .collect(),
+                notes: f.notes.clone(),
+            })
+            .collect(),
+    };
+    Ok(serde_json::to_string_pretty(&json)? + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_age;
+
+    #[test]
+    fn ages_read_naturally() {
+        assert_eq!(human_age(30), "30s");
+        assert_eq!(human_age(1500), "25m");
+        assert_eq!(human_age(5 * 3600), "5h");
+        assert_eq!(human_age(3 * 86_400), "3d");
+        assert_eq!(human_age(2 * 31_557_600), "2.0y");
+    }
+}
