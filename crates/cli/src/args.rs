@@ -35,7 +35,7 @@ pub enum Command {
     /// List grid zones, their aliases and cloud regions, and what data kite has for each.
     Regions(RegionsArgs),
     /// Grid carbon intensity of a region: now, at a time, or over a window.
-    Intensity(IntensityArgs),
+    Intensity(Box<IntensityArgs>),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -123,6 +123,9 @@ pub struct ImportArgs {
     /// Treat timestamps without a UTC offset as UTC (otherwise they are refused).
     #[arg(long)]
     pub assume_utc: bool,
+    /// Largest plausible value in gCO2e/kWh; larger values are refused as errors.
+    #[arg(long, default_value_t = kite_ingest::DEFAULT_MAX_VALUE)]
+    pub max_value: f64,
     #[arg(long, value_enum, default_value = "table")]
     pub format: TableOrJson,
 }

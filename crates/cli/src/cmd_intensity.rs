@@ -81,7 +81,7 @@ pub async fn run(global: &GlobalArgs, args: IntensityArgs) -> Result<()> {
         OutputFormat::Json => render::intensity_json(&answer)?,
         OutputFormat::Csv => render::intensity_csv(&answer),
     };
-    print!("{out}");
+    crate::emit(&out)?;
     if args.format == OutputFormat::Table {
         for note in &answer.notes {
             eprintln!("note: {}: {}", note.source, note.message);
@@ -108,12 +108,18 @@ fn run_import(global: &GlobalArgs, args: ImportArgs) -> Result<()> {
             })
         })
         .transpose()?;
+    if !(args.max_value.is_finite() && args.max_value > 0.0) {
+        bail!(
+            "--max-value {} is not a positive number of gCO2e/kWh",
+            args.max_value
+        );
+    }
     let opts = kite_ingest::ImportOptions {
         signal,
         source: args.source.clone(),
         region: args.region.clone(),
         assume_utc: args.assume_utc,
-        max_value: 2000.0,
+        max_value: args.max_value,
     };
     let mut store = kite_store::Store::open(&cfg.database)
         .with_context(|| format!("opening the store at {}", cfg.database.display()))?;
@@ -121,8 +127,8 @@ fn run_import(global: &GlobalArgs, args: ImportArgs) -> Result<()> {
     let summary = kite_engine::import_files(&mut store, &args.files, &opts, now)?;
     let secs = started.elapsed().as_secs_f64();
     match args.format {
-        TableOrJson::Table => print!("{}", render::import_table(&summary, secs, &cfg.database)),
-        TableOrJson::Json => print!("{}", render::import_json(&summary, secs, &cfg.database)?),
+        TableOrJson::Table => crate::emit(&render::import_table(&summary, secs, &cfg.database))?,
+        TableOrJson::Json => crate::emit(&render::import_json(&summary, secs, &cfg.database)?)?,
     }
     Ok(())
 }

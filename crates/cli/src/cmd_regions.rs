@@ -55,6 +55,17 @@ fn live_providers(zone: &Zone) -> Vec<&'static str> {
     out
 }
 
+/// Cloud regions in this zone, spelled as users type them: `aws:eu-central-1`.
+fn cloud_names(zone: &Zone, cloud: Option<Cloud>) -> Vec<String> {
+    zone.aliases
+        .iter()
+        .filter_map(|a| {
+            let c = a.kind.cloud()?;
+            (cloud.is_none() || cloud == Some(c)).then(|| format!("{}:{}", c.as_str(), a.name))
+        })
+        .collect()
+}
+
 fn matches(zone: &Zone, needle: &str) -> bool {
     let n = needle.to_lowercase();
     zone.key.as_str().to_lowercase().contains(&n)
@@ -84,10 +95,10 @@ pub fn run(_global: &GlobalArgs, args: RegionsArgs) -> Result<()> {
     match args.format {
         TableOrJson::Json => {
             let out: Vec<JsonZone> = zones.iter().map(|z| json_zone(z, cloud)).collect();
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            crate::emit(&(serde_json::to_string_pretty(&out)? + "\n"))?;
         }
-        TableOrJson::Table if cloud.is_some() => print!("{}", cloud_table(&zones, cloud)),
-        TableOrJson::Table => print!("{}", zone_table(&zones)),
+        TableOrJson::Table if cloud.is_some() => crate::emit(&cloud_table(&zones, cloud))?,
+        TableOrJson::Table => crate::emit(&zone_table(&zones))?,
     }
     Ok(())
 }
@@ -103,7 +114,7 @@ fn json_zone(z: &Zone, cloud: Option<Cloud>) -> JsonZone {
             .filter(|a| !matches!(a.kind, AliasKind::Aws | AliasKind::Gcp | AliasKind::Azure))
             .map(|a| a.name.clone())
             .collect(),
-        cloud_regions: z.cloud_regions(cloud).map(str::to_string).collect(),
+        cloud_regions: cloud_names(z, cloud),
         annual: z
             .annual
             .iter()
@@ -145,7 +156,7 @@ fn zone_table(zones: &[&Zone]) -> String {
         let aliases: Vec<&str> = z
             .aliases
             .iter()
-            .filter(|a| matches!(a.kind, AliasKind::BalancingAuthority | AliasKind::WattTime))
+            .filter(|a| a.kind.cloud().is_none())
             .map(|a| a.name.as_str())
             .collect();
         let clouds = z.cloud_regions(None).count();
@@ -154,18 +165,22 @@ fn zone_table(zones: &[&Zone]) -> String {
             .first()
             .map(|a| format!("{:.0} ({}, {})", a.value.0, a.year, short_source(&a.source)))
             .unwrap_or_else(|| "-".into());
-        let history: Vec<String> = kite_dataset::catalog()
+        let entries: Vec<_> = kite_dataset::catalog()
             .iter()
             .filter(|e| e.zone == z.key)
-            .map(|e| {
-                format!(
-                    "{} {}..{}",
-                    e.source,
-                    e.span.start().strftime("%Y-%m"),
-                    e.span.end().strftime("%Y-%m")
-                )
-            })
             .collect();
+        let history = match (
+            entries.iter().map(|e| e.span.start()).min(),
+            entries.iter().map(|e| e.span.end()).max(),
+        ) {
+            (Some(first), Some(last)) => format!(
+                "{}..{} ({} series)",
+                first.strftime("%Y-%m"),
+                last.strftime("%Y-%m"),
+                entries.len()
+            ),
+            _ => "-".into(),
+        };
         t.add_row(vec![
             z.key.to_string(),
             z.name.clone(),
@@ -176,11 +191,7 @@ fn zone_table(zones: &[&Zone]) -> String {
                 clouds.to_string()
             },
             annual,
-            if history.is_empty() {
-                "-".into()
-            } else {
-                history.join("; ")
-            },
+            history,
             live_providers(z).join(" "),
         ]);
     }
@@ -195,14 +206,16 @@ fn zone_table(zones: &[&Zone]) -> String {
     )
 }
 
+/// The source's name without its details: "Our World in Data (Ember) via …" → "Our World in Data".
 fn short_source(s: &str) -> &str {
-    s.split([' ', ',']).next().unwrap_or(s)
+    let cut = s.find([',', '(']).unwrap_or(s.len());
+    s[..cut].trim_end()
 }
 
 fn cloud_table(zones: &[&Zone], cloud: Option<Cloud>) -> String {
     let mut rows: Vec<(String, &Zone)> = zones
         .iter()
-        .flat_map(|z| z.cloud_regions(cloud).map(move |r| (r.to_string(), *z)))
+        .flat_map(|z| cloud_names(z, cloud).into_iter().map(move |r| (r, *z)))
         .collect();
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     let mut t = crate::render::table();

@@ -31,7 +31,18 @@ fn run(cli: args::Cli) -> Result<()> {
         .build()?;
     match cli.command {
         args::Command::Regions(a) => cmd_regions::run(&cli.global, a),
-        args::Command::Intensity(a) => runtime.block_on(cmd_intensity::run(&cli.global, a)),
+        args::Command::Intensity(a) => runtime.block_on(cmd_intensity::run(&cli.global, *a)),
+    }
+}
+
+/// Writes command output to stdout. A closed pipe (`kite regions | head`) is not an error: the
+/// reader has what it wanted, so we stop quietly instead of panicking like `print!` would.
+pub fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
 }
 

@@ -3,7 +3,7 @@
 //! The JSON types here are the CLI's wire format (documented on each type); they are separate
 //! from the core types on purpose, so the format only changes when this file does.
 
-use comfy_table::{ContentArrangement, Table, presets::UTF8_HORIZONTAL_ONLY};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
 use kite_core::{Point, Provenance, SignalMeta, Timestamp};
 use kite_engine::{ImportSummary, IntensityAnswer};
 use serde::Serialize;
@@ -13,7 +13,7 @@ use std::path::Path;
 /// A table in kite's one terminal style.
 pub fn table() -> Table {
     let mut t = Table::new();
-    t.load_style(UTF8_HORIZONTAL_ONLY)
+    t.load_style(UTF8_BORDERS_ONLY)
         .set_content_arrangement(ContentArrangement::Disabled);
     t
 }
@@ -28,6 +28,22 @@ pub fn human_age(secs: i64) -> String {
         172_800..63_072_000 => format!("{}d", s / 86_400),
         _ => format!("{:.1}y", s as f64 / 31_557_600.0),
     }
+}
+
+/// An interval length for people: `1h`, `15m`, `19m29s`.
+pub fn human_duration(secs: u32) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out += &format!("{h}h");
+    }
+    if m > 0 {
+        out += &format!("{m}m");
+    }
+    if s > 0 || out.is_empty() {
+        out += &format!("{s}s");
+    }
+    out
 }
 
 /// Age of a value at `now`: since its interval ended (measured), since the forecast was issued,
@@ -74,9 +90,7 @@ pub fn intensity_table(answer: &IntensityAnswer, single: bool) -> String {
         t.add_row(vec![
             p.start.to_string(),
             format!("{:.1}", p.value.0),
-            kite_core::Resolution::from_secs(p.duration_secs)
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| format!("{}s", p.duration_secs)),
+            human_duration(p.duration_secs),
             meta.provenance.to_string(),
             meta.source.clone(),
             age,
@@ -88,13 +102,14 @@ pub fn intensity_table(answer: &IntensityAnswer, single: bool) -> String {
         let mut weighted = 0.0;
         let mut secs = 0.0;
         for (p, _) in answer.points() {
-            weighted += p.value.0 * f64::from(p.duration_secs);
-            secs += f64::from(p.duration_secs);
+            let overlap = answer.window.overlap_secs(p.start, p.end()) as f64;
+            weighted += p.value.0 * overlap;
+            secs += overlap;
         }
         if secs > 0.0 {
             let _ = writeln!(
                 out,
-                "{n} values; time-weighted mean {:.1} gCO2e/kWh over the covered {:.1} h",
+                "{n} values; time-weighted mean {:.1} gCO2e/kWh over the {:.1} h of the window they cover",
                 weighted / secs,
                 secs / 3600.0
             );
@@ -334,5 +349,8 @@ mod tests {
         assert_eq!(human_age(5 * 3600), "5h");
         assert_eq!(human_age(3 * 86_400), "3d");
         assert_eq!(human_age(2 * 31_557_600), "2.0y");
+        assert_eq!(super::human_duration(3600), "1h");
+        assert_eq!(super::human_duration(1169), "19m29s");
+        assert_eq!(super::human_duration(5400), "1h30m");
     }
 }

@@ -1,6 +1,9 @@
 //! End-to-end tests: the real `kite` binary, run in a temporary directory with its own
 //! database and no configuration, the way a user on a fresh machine runs it.
 
+// Tests fail loudly on any unexpected error; that is what unwrap is for here.
+#![allow(clippy::unwrap_used)]
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,6 +1,9 @@
 //! Repository hygiene, checked on every test run (rust-analyzer's `tidy` idea):
 //! every crate root and module starts with a `//!` doc, and no code or test reads
-//! `../shared` (the project must be self-contained; benchmarks may).
+//! the steering repo's shared folder (the project must be self-contained; benchmarks may).
+
+// Tests fail loudly on any unexpected error; that is what unwrap is for here.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 

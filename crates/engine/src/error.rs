@@ -40,14 +40,20 @@ pub enum EngineError {
     Store {
         /// Database path.
         path: String,
-        /// The store's error.
+        /// The store's error (boxed: it is large and rare).
         #[source]
-        source: kite_store::StoreError,
+        source: Box<kite_store::StoreError>,
     },
     /// A file could not be imported (nothing was written).
     #[error("{0}\nnothing was imported; the store is unchanged")]
-    Import(#[from] kite_ingest::ImportError),
+    Import(Box<kite_ingest::ImportError>),
     /// Bad request parameters, e.g. a resolution finer than the data.
     #[error("{0}")]
     Request(String),
+}
+
+impl From<kite_ingest::ImportError> for EngineError {
+    fn from(e: kite_ingest::ImportError) -> Self {
+        EngineError::Import(Box::new(e))
+    }
 }

@@ -48,7 +48,7 @@ pub fn import_files(
             .path()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| ":memory:".into()),
-        source,
+        source: Box::new(source),
     })?;
     Ok(ImportSummary {
         files,

@@ -339,7 +339,8 @@ impl IntensityService {
             return Vec::new();
         };
         let store = store.lock().unwrap_or_else(|e| e.into_inner());
-        match store.query(&zone.key, req.signal, window, req.source.as_deref()) {
+        // The source filter is a prefix (`--source import:`), applied with the other sources.
+        match store.query(&zone.key, req.signal, window, None) {
             Ok(mut series) => {
                 // Most complete first; measured before forecast before estimated on ties.
                 series.sort_by_key(|s| {
@@ -486,10 +487,14 @@ fn align(window: TimeWindow, r: Resolution) -> TimeWindow {
 }
 
 /// The part of a window covered so far, as non-overlapping segments.
+///
+/// A point is taken if it touches still-uncovered time in the window; it keeps its whole
+/// interval (so `--at` shows the hour containing the instant) minus whatever earlier, preferred
+/// sources already cover.
 struct Coverage {
     window: TimeWindow,
-    /// Uncovered stretches, sorted, as epoch seconds `[start, end)`.
-    uncovered: Vec<(i64, i64)>,
+    /// Taken intervals, as epoch seconds `[start, end)`, possibly reaching outside the window.
+    covered: Vec<(i64, i64)>,
     segments: Vec<IntensitySeries>,
 }
 
@@ -497,34 +502,43 @@ impl Coverage {
     fn new(window: TimeWindow) -> Coverage {
         Coverage {
             window,
-            uncovered: vec![(window.start().as_second(), window.end().as_second())],
+            covered: Vec::new(),
             segments: Vec::new(),
         }
     }
 
+    fn uncovered(&self) -> Vec<(i64, i64)> {
+        let w = (
+            self.window.start().as_second(),
+            self.window.end().as_second(),
+        );
+        subtract(&[w], &self.covered)
+    }
+
     fn is_complete(&self) -> bool {
-        self.uncovered.is_empty()
+        self.uncovered().is_empty()
     }
 
     fn uncovered_secs(&self) -> i64 {
-        self.uncovered.iter().map(|(a, b)| b - a).sum()
+        self.uncovered().iter().map(|(a, b)| b - a).sum()
     }
 
     fn covered_secs(&self) -> i64 {
         self.window.duration().as_secs() - self.uncovered_secs()
     }
 
-    /// Takes the parts of `series` that fall in still-uncovered time.
+    /// Takes the points of `series` that touch still-uncovered time.
     fn add(&mut self, series: &IntensitySeries) {
+        let uncovered = self.uncovered();
         let mut taken: Vec<Point> = Vec::new();
         let mut newly: Vec<(i64, i64)> = Vec::new();
         for p in series.points() {
             let (ps, pe) = (p.start.as_second(), p.end().as_second());
-            for &(us, ue) in &self.uncovered {
-                let (s, e) = (ps.max(us), pe.min(ue));
-                if s < e
-                    && let Ok(start) = Timestamp::from_second(s)
-                {
+            if !uncovered.iter().any(|&(us, ue)| ps < ue && us < pe) {
+                continue;
+            }
+            for (s, e) in subtract(&[(ps, pe)], &self.covered) {
+                if let Ok(start) = Timestamp::from_second(s) {
                     taken.push(Point {
                         start,
                         duration_secs: u32::try_from(e - s).unwrap_or(p.duration_secs),
@@ -537,7 +551,6 @@ impl Coverage {
         if taken.is_empty() {
             return;
         }
-        taken.sort_by_key(|p| p.start);
         if let Ok(segment) = IntensitySeries::new(
             series.zone().clone(),
             series.meta().clone(),
@@ -545,12 +558,13 @@ impl Coverage {
             taken,
         ) {
             self.segments.push(segment);
-            self.uncovered = subtract(&self.uncovered, &newly);
+            self.covered.extend(newly);
+            self.covered = coalesce(std::mem::take(&mut self.covered));
         }
     }
 
     fn gaps(&self) -> Vec<Gap> {
-        self.uncovered
+        self.uncovered()
             .iter()
             .filter_map(|&(s, e)| {
                 Some(Gap {
@@ -566,6 +580,19 @@ impl Coverage {
             .sort_by_key(|s| s.points().first().map(|p| p.start));
         self.segments
     }
+}
+
+/// Sorts intervals and merges those that touch or overlap.
+fn coalesce(mut v: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    v.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(v.len());
+    for (s, e) in v {
+        match out.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
 }
 
 /// `a` minus the union of `b` (both lists of `[start, end)`; `a` sorted and disjoint).
@@ -596,6 +623,14 @@ fn subtract(a: &[(i64, i64)], b: &[(i64, i64)]) -> Vec<(i64, i64)> {
 #[cfg(test)]
 mod tests {
     use super::subtract;
+
+    #[test]
+    fn coalesce_merges_touching_intervals() {
+        assert_eq!(
+            super::coalesce(vec![(5, 10), (0, 5), (20, 30), (25, 26)]),
+            vec![(0, 10), (20, 30)]
+        );
+    }
 
     #[test]
     fn subtract_cuts_holes() {

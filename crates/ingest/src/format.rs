@@ -2,7 +2,9 @@
 //! maps to.
 //!
 //! - kite CSV: columns `timestamp`, `gco2_per_kwh` and optionally `region`, in any order.
-//!   Timestamps are RFC 3339 with an offset, marking interval starts.
+//!   Timestamps are RFC 3339 with an offset, marking interval starts. The extra columns of
+//!   `kite intensity --format csv` (`duration_s`, `signal`, `provenance`, `source`) are accepted
+//!   and ignored with a note, so kite's own output re-imports.
 //! - Electricity Maps data-portal export: `Datetime (UTC)`, `Zone Id`, and the carbon-intensity
 //!   columns `... (LCA)` (or `(Life cycle)`) and `... (direct)`, matched case-insensitively so the
 //!   portal's newer spellings also match. Its naive times are UTC, as the header says.
@@ -51,7 +53,12 @@ pub(crate) struct Layout {
     pub(crate) naive_is_utc: bool,
     /// An empty value is a gap (exports) rather than an error (kite CSV).
     pub(crate) empty_is_gap: bool,
+    /// Extra columns of `kite intensity --format csv` output that the import does not read.
+    pub(crate) ignored: Vec<String>,
 }
+
+/// The columns `kite intensity --format csv` writes after the three it can re-import.
+const KITE_OUTPUT_EXTRAS: [&str; 4] = ["duration_s", "signal", "provenance", "source"];
 
 /// Recognizes the header, or `None` if it matches no format.
 pub(crate) fn detect(header: &[&[u8]]) -> Option<Layout> {
@@ -63,8 +70,10 @@ pub(crate) fn detect(header: &[&[u8]]) -> Option<Layout> {
     let find = |pred: &dyn Fn(&str) -> bool| lower.iter().position(|n| pred(n));
     let count = |pred: &dyn Fn(&str) -> bool| lower.iter().filter(|n| pred(n)).count();
 
-    // kite CSV: exactly the known columns, each once.
-    let is_kite = |n: &str| matches!(n, "timestamp" | "region" | "gco2_per_kwh");
+    // kite CSV: the known columns, each once, plus the extras kite's own CSV output has.
+    let is_kite = |n: &str| {
+        matches!(n, "timestamp" | "region" | "gco2_per_kwh") || KITE_OUTPUT_EXTRAS.contains(&n)
+    };
     if lower.iter().all(|n| is_kite(n))
         && count(&|n| n == "timestamp") == 1
         && count(&|n| n == "gco2_per_kwh") == 1
@@ -79,6 +88,11 @@ pub(crate) fn detect(header: &[&[u8]]) -> Option<Layout> {
             estimated: None,
             naive_is_utc: false,
             empty_is_gap: false,
+            ignored: lower
+                .iter()
+                .filter(|n| KITE_OUTPUT_EXTRAS.contains(&n.as_str()))
+                .cloned()
+                .collect(),
         });
     }
 
@@ -106,5 +120,6 @@ pub(crate) fn detect(header: &[&[u8]]) -> Option<Layout> {
         estimated: find(&|n| n == "data estimated"),
         names,
         empty_is_gap: true,
+        ignored: Vec::new(),
     })
 }

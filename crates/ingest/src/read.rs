@@ -68,6 +68,12 @@ pub(crate) fn parse(
         });
     };
     let mut notes = Vec::new();
+    if !layout.ignored.is_empty() {
+        notes.push(format!(
+            "columns {} are not imported: the signal comes from --signal (default average-lifecycle) and the source from --source",
+            layout.ignored.join(", ")
+        ));
+    }
     if let Some(signal) = opts.signal {
         match layout.format {
             Format::KiteCsv => layout.values[0].1 = signal,
