@@ -325,3 +325,154 @@ fn regions_lists_all_three_clouds() {
     assert!(table.lines().count() > 200, "every country is listed");
     assert!(table.contains("US-CAL-CISO"));
 }
+
+/// A config file pointing Electricity Maps at a fake server on 127.0.0.1.
+fn em_config(kite: &Kite, base_url: &str) -> PathBuf {
+    let path = kite.path("config.toml");
+    write(
+        &path,
+        &format!(
+            "[providers.electricity_maps]\nbase_url = \"{base_url}\"\ntimeout_secs = 2\nmax_retries = 0\n"
+        ),
+    );
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_live_provider_answers_and_is_cached() {
+    use kite_test_support::{FakeServer, Script, electricity_maps};
+    let server = FakeServer::start(electricity_maps::router(Script::new())).await;
+    let kite = Kite::new();
+    let config = em_config(&kite, &server.base_url);
+    // The fixture's past-range data is 2026-03-01T00:00Z..05:00Z.
+    let args = [
+        "intensity",
+        "DE",
+        "--from",
+        "2026-03-01T00:00:00Z",
+        "--to",
+        "2026-03-01T06:00:00Z",
+        "--format",
+        "json",
+    ];
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = kite.cmd();
+        cmd.arg("--config")
+            .arg(&config)
+            .env("KITE_ELECTRICITY_MAPS_TOKEN", electricity_maps::TOKEN)
+            .args(args);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pts = v["points"].as_array().unwrap();
+    assert_eq!(pts.len(), 6, "{v}");
+    assert!(pts.iter().all(|p| p["source"] == "electricity_maps"));
+    assert!(pts.iter().all(|p| p["fetched_at"].is_string()));
+    // Offline, the cached values answer the same question.
+    drop(server);
+    let cached = kite.json(&[&["--offline"][..], &args[..]].concat());
+    assert_eq!(cached["points"].as_array().unwrap().len(), 6);
+    assert!(cached["points"][0]["source"] == "electricity_maps");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_key_falls_back_and_says_which_key() {
+    use kite_test_support::{FakeServer, Script, electricity_maps};
+    let server = FakeServer::start(electricity_maps::router(Script::new())).await;
+    let kite = Kite::new();
+    let config = em_config(&kite, &server.base_url);
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = kite.cmd();
+        cmd.arg("--config")
+            .arg(&config)
+            .env("KITE_ELECTRICITY_MAPS_TOKEN", "expired-secret-42")
+            .args([
+                "intensity",
+                "DE",
+                "--from",
+                "2026-03-01T00:00:00Z",
+                "--to",
+                "2026-03-01T02:00:00Z",
+            ]);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("electricity_maps: failed, falling back"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("KITE_ELECTRICITY_MAPS_TOKEN"), "{stderr}");
+    assert!(!stderr.contains("expired-secret-42") && !stdout.contains("expired-secret-42"));
+    assert!(stdout.contains("typical-week profile"), "{stdout}");
+}
+
+#[test]
+fn import_errors_name_the_problem() {
+    let kite = Kite::new();
+    let cases: [(&str, &str, &[&str], &str); 4] = [
+        ("empty.csv", "", &[], "empty"),
+        (
+            "weird.csv",
+            "time,value\n2026-01-01T00:00:00Z,5\n",
+            &[],
+            "Accepted headers",
+        ),
+        (
+            "naive.csv",
+            "timestamp,region,gco2_per_kwh\n2026-01-01T00:00:00,FR,5\n",
+            &[],
+            "--assume-utc",
+        ),
+        (
+            "noregion.csv",
+            "timestamp,gco2_per_kwh\n2026-01-01T00:00:00Z,5\n",
+            &[],
+            "--region",
+        ),
+    ];
+    for (name, text, extra, expect) in cases {
+        let path = kite.path(name);
+        write(&path, text);
+        let err =
+            kite.fails(&[&["intensity", "import", path.to_str().unwrap()][..], extra].concat());
+        assert!(err.contains(name) && err.contains(expect), "{name}: {err}");
+    }
+    // The fixes work.
+    let naive = kite.path("naive.csv");
+    kite.ok(&[
+        "intensity",
+        "import",
+        naive.to_str().unwrap(),
+        "--assume-utc",
+    ]);
+    let noregion = kite.path("noregion.csv");
+    kite.ok(&[
+        "intensity",
+        "import",
+        noregion.to_str().unwrap(),
+        "--region",
+        "aws:eu-west-3",
+    ]);
+    let v = kite.json(&[
+        "intensity",
+        "FR",
+        "--at",
+        "2026-01-01T00:30:00Z",
+        "--source",
+        "import:noregion",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["points"][0]["gco2_per_kwh"], 5.0);
+}

@@ -16,9 +16,7 @@ use crate::http::{Auth, BuildError, HttpClient, HttpPolicy, header_safe};
 use crate::provider::{Fetched, IntensityProvider, ProviderError, Query, Unsupported};
 use crate::secret::ApiKey;
 use crate::window::{PointSet, chunks, meta, split_at_now};
-use kite_core::{
-    EmissionBasis, IntensitySeries, Provenance, Resolution, SignalKind, SignedDuration, Timestamp,
-};
+use kite_core::{EmissionBasis, Provenance, Resolution, SignalKind, SignedDuration, Timestamp};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
@@ -157,14 +155,6 @@ impl IntensityProvider for ElectricityMapsProvider {
                 ),
             })
         }
-    }
-
-    async fn fetch(&self, query: &Query) -> Result<Vec<IntensitySeries>, ProviderError> {
-        let fetched = self.fetch_with_notes(query).await?;
-        for note in &fetched.notes {
-            tracing::warn!(provider = NAME, "{note}");
-        }
-        Ok(fetched.series)
     }
 
     async fn fetch_with_notes(&self, query: &Query) -> Result<Fetched, ProviderError> {

@@ -58,19 +58,20 @@ pub trait IntensityProvider: Send + Sync {
     fn supports(&self, query: &Query) -> Result<(), Unsupported>;
 
     /// Everything the provider has for the window: past values (history/past-range), the latest
-    /// value, and forecast values for the future part.
+    /// value, and forecast values for the future part, plus notes about partial results
+    /// (e.g. "forecast needs a paid plan") which are not errors because the rest is good.
     /// Past → `Provenance::Measured`; future → `Provenance::Forecast { issued_at, model }`.
     /// One `IntensitySeries` per provenance kind. `fetched_at` = `query.now`.
-    async fn fetch(&self, query: &Query) -> Result<Vec<IntensitySeries>, ProviderError>;
+    async fn fetch_with_notes(&self, query: &Query) -> Result<Fetched, ProviderError>;
 
-    /// Like [`fetch`](IntensityProvider::fetch), also returning notes about partial results.
-    /// The default has no notes; the providers in this crate override it, and their `fetch`
-    /// logs the notes at `warn` level.
-    async fn fetch_with_notes(&self, query: &Query) -> Result<Fetched, ProviderError> {
-        Ok(Fetched {
-            series: self.fetch(query).await?,
-            notes: Vec::new(),
-        })
+    /// Like [`fetch_with_notes`](IntensityProvider::fetch_with_notes), logging the notes at
+    /// `warn` level instead of returning them.
+    async fn fetch(&self, query: &Query) -> Result<Vec<IntensitySeries>, ProviderError> {
+        let fetched = self.fetch_with_notes(query).await?;
+        for note in &fetched.notes {
+            tracing::warn!(provider = self.name(), "{note}");
+        }
+        Ok(fetched.series)
     }
 
     /// A cheap request proving the service is reachable and the credentials work.

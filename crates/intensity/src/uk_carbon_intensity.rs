@@ -20,9 +20,7 @@
 use crate::http::{Auth, BuildError, HttpClient, HttpPolicy};
 use crate::provider::{Fetched, IntensityProvider, ProviderError, Query, Unsupported};
 use crate::window::{PointSet, chunks, meta, split_at_now};
-use kite_core::{
-    IntensitySeries, Provenance, Resolution, Signal, SignedDuration, TimeWindow, Timestamp,
-};
+use kite_core::{Provenance, Resolution, Signal, SignedDuration, TimeWindow, Timestamp};
 use serde::Deserialize;
 
 const NAME: &str = "uk_carbon_intensity";
@@ -178,14 +176,6 @@ impl IntensityProvider for UkCarbonIntensityProvider {
             });
         }
         area(query).map(|_| ())
-    }
-
-    async fn fetch(&self, query: &Query) -> Result<Vec<IntensitySeries>, ProviderError> {
-        let fetched = self.fetch_with_notes(query).await?;
-        for note in &fetched.notes {
-            tracing::warn!(provider = NAME, "{note}");
-        }
-        Ok(fetched.series)
     }
 
     async fn fetch_with_notes(&self, query: &Query) -> Result<Fetched, ProviderError> {

@@ -18,9 +18,7 @@ use crate::http::{Auth, BuildError, HttpClient, HttpPolicy};
 use crate::provider::{Fetched, IntensityProvider, ProviderError, Query, Unsupported};
 use crate::secret::ApiKey;
 use crate::window::{PointSet, chunks, meta, split_at_now};
-use kite_core::{
-    GramsCo2PerKwh, IntensitySeries, Provenance, Resolution, Signal, SignedDuration, Timestamp,
-};
+use kite_core::{GramsCo2PerKwh, Provenance, Resolution, Signal, SignedDuration, Timestamp};
 use serde::Deserialize;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -318,14 +316,6 @@ impl IntensityProvider for WattTimeProvider {
             });
         }
         region(query).map(|_| ())
-    }
-
-    async fn fetch(&self, query: &Query) -> Result<Vec<IntensitySeries>, ProviderError> {
-        let fetched = self.fetch_with_notes(query).await?;
-        for note in &fetched.notes {
-            tracing::warn!(provider = NAME, "{note}");
-        }
-        Ok(fetched.series)
     }
 
     async fn fetch_with_notes(&self, query: &Query) -> Result<Fetched, ProviderError> {
