@@ -21,6 +21,15 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export KITE_DATABASE="$work/kite.sqlite3" XDG_CONFIG_HOME="$work/config"
 
+median() {
+    python3 - "$1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print("median %.2f ms (min %.2f, max %.2f, %d runs)"
+      % (r["median"] * 1e3, r["min"] * 1e3, r["max"] * 1e3, len(r["times"])))
+PY
+}
+
 echo "== machine"
 echo "$(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 ls -l "$kite" | awk '{printf "binary: %.1f MiB\n", $5/1048576}'
@@ -55,10 +64,12 @@ PY
 ls -l "$KITE_DATABASE" | awk '{printf "database: %.1f MiB\n", $5/1048576}'
 
 echo "== 2. one-year range query (US-CAL-CISO 2021, 8760 hourly rows, from the store)"
-hyperfine -N --warmup 3 --runs 30 --style basic \
+hyperfine -N --warmup 3 --runs 30 --style basic --export-json "$work/query.json" \
     "$kite intensity US-CAL-CISO --from 2021-01-01 --to 2022-01-01 --source carboncast-lifecycle --format csv"
+median "$work/query.json"
 
 echo "== 3. cold start: kite intensity DE (now, offline: typical-week profile)"
 export KITE_DATABASE="$work/fresh.sqlite3"
-hyperfine -N --warmup 3 --runs 50 --style basic "$kite intensity DE"
-for i in 1 2 3; do /usr/bin/time -f "peak RSS %M KiB" "$kite" intensity DE > /dev/null; done
+hyperfine -N --warmup 3 --runs 50 --style basic --export-json "$work/cold.json" "$kite intensity DE"
+median "$work/cold.json"
+for i in 1 2 3; do /usr/bin/time -f "peak RSS %M KiB" "$kite" intensity DE 2>&1 >/dev/null | grep 'peak RSS'; done

@@ -339,8 +339,7 @@ impl IntensityService {
             return Vec::new();
         };
         let store = store.lock().unwrap_or_else(|e| e.into_inner());
-        // The source filter is a prefix (`--source import:`), applied with the other sources.
-        match store.query(&zone.key, req.signal, window, None) {
+        match store.query(&zone.key, req.signal, window, req.source.as_deref()) {
             Ok(mut series) => {
                 // Most complete first; measured before forecast before estimated on ties.
                 series.sort_by_key(|s| {

@@ -130,7 +130,8 @@ impl Store {
 
     /// The stored points of `zone` and `signal` that overlap `window`, one series per
     /// (source, provenance kind), ordered by source then measured/forecast/estimated.
-    /// `source` restricts the answer to one source label. Groups with no point in the window
+    /// `source` restricts the answer to source labels starting with it (`import:` matches every
+    /// import; a full label matches that source). Groups with no point in the window
     /// are left out. Each series' `fetched_at` is the latest write time of the rows returned.
     ///
     /// When several stored series share a group (several forecast issues, or resolutions), the

@@ -65,7 +65,8 @@ pub(crate) fn query(
     let mut find = conn.prepare_cached(
         "SELECT id, source, provenance, resolution_secs, forecast_model, forecast_issued_at,
                 estimation_method
-         FROM series WHERE zone = ?1 AND signal = ?2 AND (?3 IS NULL OR source = ?3)",
+         FROM series WHERE zone = ?1 AND signal = ?2
+           AND (?3 IS NULL OR substr(source, 1, length(?3)) = ?3)",
     )?;
     let found = find.query_map((zone.as_str(), signal.as_str(), source), |row| {
         Ok(SeriesRow {

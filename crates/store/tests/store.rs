@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use kite_core::{
-    GramsCo2PerKwh, IntensitySeries, Point, Provenance, Resolution, Signal, SignalMeta, TimeWindow,
-    Timestamp, ZoneKey,
+    GramsCo2PerKwh, IntensitySeries, Point, Provenance, Resolution, Signal, SignalMeta,
+    SignedDuration, TimeWindow, Timestamp, ZoneKey,
 };
 use kite_store::{Store, StoreError, UpsertReport};
 use proptest::prelude::*;
@@ -431,4 +431,47 @@ proptest! {
             .collect();
         prop_assert_eq!(have, want);
     }
+}
+
+#[test]
+fn the_source_filter_is_a_prefix() {
+    let mut store = Store::open_in_memory().unwrap();
+    let zone = ZoneKey::new("FR").unwrap();
+    let start: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    let make = |source: &str, value: f64| {
+        IntensitySeries::from_regular(
+            zone.clone(),
+            SignalMeta {
+                signal: Signal::AVERAGE_LIFECYCLE,
+                source: source.into(),
+                fetched_at: Some(start),
+                provenance: Provenance::Measured,
+            },
+            Resolution::HOUR,
+            [(start, value)],
+        )
+        .unwrap()
+    };
+    store
+        .upsert(&[
+            make("import:a", 1.0),
+            make("import:b", 2.0),
+            make("electricity_maps", 3.0),
+        ])
+        .unwrap();
+    let window = TimeWindow::new(start, start + SignedDuration::from_hours(1)).unwrap();
+    let sources = |filter: Option<&str>| -> Vec<String> {
+        let mut s: Vec<String> = store
+            .query(&zone, Signal::AVERAGE_LIFECYCLE, window, filter)
+            .unwrap()
+            .iter()
+            .map(|s| s.meta().source.clone())
+            .collect();
+        s.sort();
+        s
+    };
+    assert_eq!(sources(Some("import:")), vec!["import:a", "import:b"]);
+    assert_eq!(sources(Some("import:b")), vec!["import:b"]);
+    assert_eq!(sources(None).len(), 3);
+    assert!(sources(Some("watttime")).is_empty());
 }
