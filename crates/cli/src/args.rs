@@ -36,6 +36,143 @@ pub enum Command {
     Regions(RegionsArgs),
     /// Grid carbon intensity of a region: now, at a time, or over a window.
     Intensity(Box<IntensityArgs>),
+    /// Run a command and measure its energy, carbon and water.
+    Run(Box<RunArgs>),
+    /// Export host and process power, energy and grid intensity (Prometheus or JSON lines).
+    Monitor(Box<MonitorArgs>),
+    /// List measured runs from the local store (interrupted ones included).
+    Runs(RunsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Show this run's full record instead of the list.
+    pub id: Option<String>,
+    /// At most this many runs, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: TableOrJson,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum MeterArg {
+    /// RAPL if readable, else the power model; plus NVML GPUs when present.
+    Auto,
+    /// CPU package and DRAM energy counters (Linux powercap).
+    Rapl,
+    /// NVIDIA GPUs through NVML.
+    Nvml,
+    /// CPU utilisation × a CPU power curve, memory per GB (no sensor needed).
+    Model,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Grid zone or cloud region the job runs in (e.g. DE, aws:eu-west-1). Defaults to `region`
+    /// in the config file; kite never guesses.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Power usage effectiveness of the data centre (default: the cloud's published PUE for a
+    /// cloud region, else 1.0), e.g. 1.2.
+    #[arg(long)]
+    pub pue: Option<f64>,
+    /// Sampling interval, 10ms to 60s.
+    #[arg(long, default_value = "1s")]
+    pub interval: String,
+    /// Which meters to use.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub meter: MeterArg,
+    /// Project name for the records (CodeCarbon's project_name).
+    #[arg(long, default_value = "kite")]
+    pub project: String,
+    /// Experiment id for the records (CodeCarbon's experiment_id).
+    #[arg(long)]
+    pub experiment: Option<String>,
+    /// Where emissions.csv is appended.
+    #[arg(long, default_value = ".")]
+    pub output_dir: PathBuf,
+    /// No live status line.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the run record as JSON on stdout after the command ends (the summary goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// The command and its arguments (after `--`).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// Address of the Prometheus endpoint (`/metrics`).
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    pub listen: std::net::SocketAddr,
+    /// Write one JSON object per interval to stdout instead of serving HTTP.
+    #[arg(long)]
+    pub jsonl: bool,
+    /// Sampling interval, 10ms to 60s.
+    #[arg(long, default_value = "1s")]
+    pub interval: String,
+    /// Grid zone or cloud region for the intensity gauge (default: `region` in the config).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Which meters to use.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub meter: MeterArg,
+    /// Also export the power and energy attributed to this process and its children (repeatable).
+    #[arg(long = "pid")]
+    pub pids: Vec<u32>,
+    /// Stop after this many intervals (default: run until interrupted).
+    #[arg(long)]
+    pub count: Option<u64>,
+}
+
+/// Parses `100ms`, `1s`, `2m` into a sampling interval between 10 ms and 60 s.
+pub fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let (num, unit) = t.split_at(
+        t.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(t.len()),
+    );
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("--interval `{s}` is not a duration: use e.g. 100ms, 1s, 10s"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        _ => {
+            return Err(format!(
+                "--interval `{s}`: unknown unit `{unit}`; use ms, s or m"
+            ));
+        }
+    };
+    if !(0.01..=60.0).contains(&secs) {
+        return Err(format!("--interval `{s}` is outside 10ms..60s"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_interval;
+    use std::time::Duration;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval("100ms").unwrap(), Duration::from_millis(100));
+        assert_eq!(parse_interval("1s").unwrap(), Duration::from_secs(1));
+        assert_eq!(parse_interval("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_interval("5ms").unwrap_err().contains("10ms"));
+        assert!(parse_interval("2h").is_err());
+        assert!(parse_interval("fast").unwrap_err().contains("fast"));
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -5,9 +5,13 @@
 //! causes, and map to a non-zero exit code.
 
 mod args;
+mod child;
 mod cmd_intensity;
 mod cmd_regions;
+mod cmd_run;
+mod cmd_runs;
 mod render;
+mod render_run;
 
 use anyhow::Result;
 use clap::Parser;
@@ -17,21 +21,30 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     init_tracing(cli.global.verbose);
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            // A command that could not start exits like a shell would (127 not found, 126).
+            match err.downcast_ref::<cmd_run::ExitWith>() {
+                Some(cmd_run::ExitWith(code)) => ExitCode::from(*code),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }
 
-fn run(cli: args::Cli) -> Result<()> {
+/// Runs a command; the result is the process exit code.
+fn run(cli: args::Cli) -> Result<u8> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let ok = |r: Result<()>| r.map(|()| 0u8);
     match cli.command {
-        args::Command::Regions(a) => cmd_regions::run(&cli.global, a),
-        args::Command::Intensity(a) => runtime.block_on(cmd_intensity::run(&cli.global, *a)),
+        args::Command::Regions(a) => ok(cmd_regions::run(&cli.global, a)),
+        args::Command::Intensity(a) => ok(runtime.block_on(cmd_intensity::run(&cli.global, *a))),
+        args::Command::Run(a) => runtime.block_on(cmd_run::run(&cli.global, *a)),
+        args::Command::Runs(a) => ok(cmd_runs::run(&cli.global, a)),
+        args::Command::Monitor(_) => anyhow::bail!("kite monitor: not built yet"),
     }
 }
 

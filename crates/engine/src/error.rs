@@ -21,6 +21,11 @@ pub enum EngineError {
         "no region given: pass one (e.g. `kite intensity DE` or `--region aws:eu-central-1`) or set `region` in the config file; kite does not guess where you are"
     )]
     NoRegion,
+    /// `kite run` without a region.
+    #[error(
+        "no region: pass --region with a zone or cloud region (e.g. --region DE, --region aws:eu-west-1), or set `region` in the config file; kite does not guess where the job runs"
+    )]
+    NoRunRegion,
     /// No source had any value for the window.
     #[error("no intensity data for {zone} ({signal}) in {window}:\n{reasons}")]
     NoData {

@@ -8,6 +8,8 @@
 mod config;
 mod error;
 mod import;
+mod measure;
+mod monitor;
 mod service;
 
 pub use config::{
@@ -17,4 +19,9 @@ pub use config::{
 };
 pub use error::EngineError;
 pub use import::{ImportSummary, import_files};
+pub use measure::{INTENSITY_HORIZON, PreparedRun, RunRequest, fetch_intensity, prepare_run};
+pub use monitor::{
+    CurrentIntensity, HostEnergy, INTENSITY_LOOKAHEAD, INTENSITY_REFRESH, Monitor, MonitorError,
+    MonitorRequest, MonitorSample, ProcessEnergy, attribute, intensity_at, method_label,
+};
 pub use service::{IntensityAnswer, IntensityRequest, IntensityService, Note, build_providers};

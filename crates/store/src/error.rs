@@ -63,6 +63,26 @@ pub enum StoreError {
         /// What could not be read.
         what: String,
     },
+    /// A run with this id is already stored (see [`Store::create_run`](crate::Store::create_run)).
+    #[error("a run with id `{id}` is already in the store: give the new run another id")]
+    RunExists {
+        /// The run id.
+        id: String,
+    },
+    /// No stored run has this id.
+    #[error("no run with id `{id}` in the store: check the id against the list of stored runs")]
+    RunNotFound {
+        /// The run id.
+        id: String,
+    },
+    /// The run already finished as succeeded or failed; a finished run is never rewritten.
+    #[error("run `{id}` already finished ({status}); its record is final and is not rewritten")]
+    RunFinished {
+        /// The run id.
+        id: String,
+        /// The stored status.
+        status: String,
+    },
     /// Any other SQLite error (disk full, database locked by another writer, ...).
     #[error("store: {0}")]
     Sqlite(#[from] rusqlite::Error),

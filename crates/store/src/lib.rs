@@ -11,13 +11,23 @@
 //!   [`IntensitySeries`];
 //! - times are stored as whole UTC epoch seconds (sub-second parts of a start are dropped);
 //! - the schema version is `PRAGMA user_version`, migrated forward on open (see `schema.rs`).
+//!
+//! The store also keeps measured runs (`runs.rs`): [`Store::create_run`],
+//! [`Store::append_intervals`], [`Store::finish_run`], [`Store::mark_interrupted`],
+//! [`Store::runs`] and [`Store::run`]. The tracker writes a run incrementally, so a crash loses
+//! at most the interval being measured.
 
 mod error;
 mod query;
+mod runs;
 mod schema;
 mod upsert;
 
 pub use error::StoreError;
+pub use runs::{
+    IntervalBatch, NewRun, PhasePrediction, RunDevice, RunFinish, RunInterval, RunPhase,
+    RunReading, RunSignal, RunStatus, RunSummary, StoredRun,
+};
 
 use kite_core::{IntensitySeries, Resolution, Signal, TimeWindow, Timestamp, ZoneKey};
 use rusqlite::Connection;

@@ -9,6 +9,9 @@
 //! - `observation`: one row per point, keyed by `(series_id, start)`, clustered on that key
 //!   (`WITHOUT ROWID`) so a range query is one contiguous b-tree scan. Times are UTC epoch
 //!   seconds; `fetched_at` is when the stored value was written (inserted or last changed).
+//! - `run` and its `run_*` children (version 2): measured runs, written incrementally by the
+//!   tracker; `runs.rs` documents them. Their times are UTC epoch **milliseconds** (`*_ms`),
+//!   because sampling intervals are shorter than a second.
 
 use crate::error::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
@@ -17,7 +20,7 @@ use rusqlite::{Connection, TransactionBehavior};
 /// distinct in unique indexes, and `i64::MIN` is outside every timestamp jiff can represent.
 pub(crate) const NO_ISSUE_TIME: i64 = i64::MIN;
 
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // Version 1.
     "CREATE TABLE series (
         id INTEGER PRIMARY KEY,
@@ -42,6 +45,95 @@ const MIGRATIONS: &[&str] = &[
         value REAL NOT NULL CHECK (value >= 0),
         fetched_at INTEGER,
         PRIMARY KEY (series_id, start)
+    ) STRICT, WITHOUT ROWID;",
+    // Version 2: measured runs (see `runs.rs` for the meaning of every column).
+    "CREATE TABLE run (
+        id TEXT PRIMARY KEY,
+        project TEXT NOT NULL,
+        experiment TEXT,
+        zone TEXT NOT NULL,
+        pid INTEGER,
+        tracker_pid INTEGER NOT NULL,
+        started_ms INTEGER NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted')),
+        ended_ms INTEGER,
+        exit_code INTEGER,
+        reason TEXT,
+        last_end_ms INTEGER
+    ) STRICT;
+    CREATE INDEX run_by_status ON run (status);
+    CREATE TABLE run_arg (
+        run_id TEXT NOT NULL REFERENCES run (id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        arg TEXT NOT NULL,
+        PRIMARY KEY (run_id, idx)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE run_param (
+        run_id TEXT NOT NULL REFERENCES run (id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE run_device (
+        run_id TEXT NOT NULL REFERENCES run (id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        component TEXT NOT NULL CHECK (component IN ('cpu', 'ram', 'gpu')),
+        device TEXT NOT NULL,
+        method TEXT NOT NULL CHECK (method IN ('measured', 'modelled')),
+        sensor TEXT NOT NULL DEFAULT '',
+        method_detail TEXT NOT NULL,
+        PRIMARY KEY (run_id, idx)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE run_signal (
+        run_id TEXT NOT NULL REFERENCES run (id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        zone TEXT NOT NULL,
+        signal TEXT NOT NULL,
+        source TEXT NOT NULL,
+        provenance TEXT NOT NULL CHECK (provenance IN ('measured', 'forecast', 'estimated')),
+        forecast_model TEXT NOT NULL DEFAULT '',
+        forecast_issued_at INTEGER,
+        estimation_method TEXT NOT NULL DEFAULT '',
+        fetched_at INTEGER,
+        PRIMARY KEY (run_id, idx)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE run_phase (
+        run_id TEXT NOT NULL REFERENCES run (id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER,
+        predicted_kwh REAL,
+        predicted_g REAL,
+        predicted_secs REAL,
+        PRIMARY KEY (run_id, idx)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE run_interval (
+        run_id TEXT NOT NULL REFERENCES run (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        intensity REAL CHECK (intensity >= 0),
+        signal_idx INTEGER,
+        filled_ms INTEGER NOT NULL DEFAULT 0,
+        tree_cpu_s REAL NOT NULL DEFAULT 0,
+        busy_cpu_s REAL NOT NULL DEFAULT 0,
+        capacity_cpu_s REAL NOT NULL DEFAULT 0,
+        tree_rss_bytes INTEGER NOT NULL DEFAULT 0,
+        used_memory_bytes INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_id, seq),
+        CHECK (end_ms >= start_ms)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE run_reading (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        device_idx INTEGER NOT NULL,
+        device_j REAL NOT NULL CHECK (device_j >= 0),
+        attributed_j REAL NOT NULL CHECK (attributed_j >= 0),
+        PRIMARY KEY (run_id, seq, device_idx),
+        FOREIGN KEY (run_id, seq) REFERENCES run_interval (run_id, seq) ON DELETE CASCADE,
+        FOREIGN KEY (run_id, device_idx) REFERENCES run_device (run_id, idx)
     ) STRICT, WITHOUT ROWID;",
 ];
 
