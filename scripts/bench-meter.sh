@@ -76,3 +76,19 @@ for rate in ["1s", "100ms"]:
     own = st.median(x[0] for x in selfs[f"kite-{rate}"])
     print(f"{rate}: added CPU kite {k:.3f} s (own {own:.3f} s) vs CodeCarbon {c:.3f} s -> ratio {own/c if c > 0 else float('nan'):.4f}")
 PY
+
+echo "== what each tool reported for the same workload (medians over all its runs; from emissions.csv)"
+python3 - "$work/emissions.csv" <<'PY'
+import csv, statistics as st, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+tools = {}
+for r in rows:
+    tool = "kite" if r["codecarbon_version"].startswith("kite") else "codecarbon " + r["codecarbon_version"]
+    tools.setdefault(tool, []).append(r)
+cols = ["duration", "cpu_power", "ram_power", "cpu_energy", "ram_energy", "energy_consumed", "emissions", "water_consumed"]
+print(f"{'tool':18} " + " ".join(f"{c:>16}" for c in cols))
+for tool, rs in sorted(tools.items()):
+    med = [st.median(float(r[c] or 0) for r in rs) for c in cols]
+    print(f"{tool:18} " + " ".join(f"{v:16.6g}" for v in med))
+print("units: duration s, power W, energy kWh, emissions kg CO2e, water L")
+PY

@@ -4,14 +4,15 @@
 //! choice) is checked *before* the command starts, so a typo never costs a training run; after
 //! it starts, problems become diagnostics in the record and the run is always recorded.
 
-use crate::args::{GlobalArgs, MeterArg, RunArgs, parse_interval};
+use crate::args::{GlobalArgs, RunArgs, parse_interval};
 use crate::child;
 use crate::cmd_intensity::load_config;
+use crate::meters::{choice, meter_env};
 use crate::render_run;
 use anyhow::{Context, Result, anyhow};
 use kite_core::{Clock, SystemClock};
 use kite_engine::{IntensityService, RunRequest};
-use kite_meter::{Activity, MeterChoice, MeterEnv, MeterError, ProcessSampler};
+use kite_meter::{Activity, MeterError, ProcessSampler};
 use kite_tracker::{ActivitySource, RunOutcome, Tracker};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -25,27 +26,6 @@ struct TreeActivity(ProcessSampler);
 impl ActivitySource for TreeActivity {
     fn sample(&mut self) -> Result<Activity, MeterError> {
         self.0.sample()
-    }
-}
-
-fn meter_env() -> MeterEnv {
-    let mut env = MeterEnv::host();
-    // For tests and unusual mounts: point the meters at another powercap or proc tree.
-    if let Some(root) = std::env::var_os("KITE_POWERCAP_ROOT") {
-        env.sysfs_root = PathBuf::from(root);
-    }
-    if let Some(root) = std::env::var_os("KITE_PROC_ROOT") {
-        env.proc_root = PathBuf::from(root);
-    }
-    env
-}
-
-fn choice(m: MeterArg) -> MeterChoice {
-    match m {
-        MeterArg::Auto => MeterChoice::Auto,
-        MeterArg::Rapl => MeterChoice::Rapl,
-        MeterArg::Nvml => MeterChoice::Nvml,
-        MeterArg::Model => MeterChoice::Model,
     }
 }
 

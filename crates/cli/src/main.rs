@@ -7,9 +7,11 @@
 mod args;
 mod child;
 mod cmd_intensity;
+mod cmd_monitor;
 mod cmd_regions;
 mod cmd_run;
 mod cmd_runs;
+mod meters;
 mod render;
 mod render_run;
 
@@ -44,7 +46,7 @@ fn run(cli: args::Cli) -> Result<u8> {
         args::Command::Intensity(a) => ok(runtime.block_on(cmd_intensity::run(&cli.global, *a))),
         args::Command::Run(a) => runtime.block_on(cmd_run::run(&cli.global, *a)),
         args::Command::Runs(a) => ok(cmd_runs::run(&cli.global, a)),
-        args::Command::Monitor(_) => anyhow::bail!("kite monitor: not built yet"),
+        args::Command::Monitor(a) => ok(runtime.block_on(cmd_monitor::run(&cli.global, *a))),
     }
 }
 
