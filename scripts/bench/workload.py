@@ -1,4 +1,4 @@
-"""A fixed amount of CPU-bound work (~20 s on the project machine), the same in every variant.
+"""A fixed amount of CPU-bound work (about 20 s on the project machine), the same in every variant.
 
 `python3 workload.py [--codecarbon SECONDS]`: with --codecarbon, the work runs inside
 CodeCarbon's OfflineEmissionsTracker sampling every SECONDS, as a CodeCarbon user would.
@@ -6,7 +6,7 @@ CodeCarbon's OfflineEmissionsTracker sampling every SECONDS, as a CodeCarbon use
 import sys
 import time
 
-N = int(__import__("os").environ.get("KITE_BENCH_N", "90000000"))
+N = int(__import__("os").environ.get("KITE_BENCH_N", "450000000"))
 
 
 def work(n):

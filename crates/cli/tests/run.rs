@@ -303,3 +303,36 @@ fn kill_9_of_kite_leaves_an_interrupted_run_not_a_lost_one() {
     assert_eq!(run["status"], "interrupted", "{run}");
     assert_eq!(run["command"][0], "sleep");
 }
+
+#[test]
+fn pue_comes_from_the_flag_then_the_config_file_and_says_which() {
+    let kite = Kite::new();
+    let config = kite.path("config.toml");
+    std::fs::write(&config, "pue = 1.4\n").unwrap();
+    let pue = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "--config",
+            config.to_str().unwrap(),
+            "run",
+            "--region",
+            "DE",
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--quiet", "--json", "--", "true"]);
+        let out = kite.run(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["pue"].clone()
+    };
+    let from_file = pue(&[]);
+    assert_eq!(from_file["value"], 1.4);
+    assert!(
+        from_file["source"]
+            .as_str()
+            .unwrap()
+            .contains("config.toml"),
+        "{from_file}"
+    );
+    let from_flag = pue(&["--pue", "1.25"]);
+    assert_eq!(from_flag["value"], 1.25);
+    assert_eq!(from_flag["source"], "--pue");
+}

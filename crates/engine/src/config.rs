@@ -36,6 +36,9 @@ pub struct RawConfig {
     pub fallback: Option<Vec<String>>,
     /// Default signal: `average-lifecycle` (default), `average-direct` or `marginal`.
     pub signal: Option<String>,
+    /// Power usage effectiveness of the data centre for `kite run` (1.0 to 3.0). `--pue`
+    /// overrides it; without either, a cloud region uses its provider's published PUE, else 1.0.
+    pub pue: Option<f64>,
     /// Live providers; each is off unless its section is present and enabled.
     #[serde(default)]
     pub providers: RawProviders,
@@ -193,6 +196,8 @@ pub struct Config {
     pub fallback: Vec<SourceKind>,
     /// Default signal.
     pub signal: Signal,
+    /// Configured PUE, if any.
+    pub pue: Option<f64>,
     /// Enabled live providers, in the order Electricity Maps, WattTime, UK.
     pub providers: Vec<ProviderSettings>,
 }
@@ -296,6 +301,16 @@ impl Config {
                 ),
             })?,
         };
+        if let Some(pue) = raw.pue
+            && !(pue.is_finite() && (1.0..=3.0).contains(&pue))
+        {
+            return Err(EngineError::Config {
+                field: "pue".into(),
+                message: format!(
+                    "{pue} is not a power usage effectiveness: use a number from 1.0 to 3.0"
+                ),
+            });
+        }
         let mut providers = Vec::new();
         let p = raw.providers;
         if let Some(em) = p.electricity_maps
@@ -360,6 +375,7 @@ impl Config {
             database,
             fallback,
             signal,
+            pue: raw.pue,
             providers,
         })
     }

@@ -74,8 +74,17 @@ pub async fn prepare_run(
     if let Some((cloud, name)) = cloud_region(&region) {
         config = config.with_cloud(cloud.as_str(), name);
     }
-    if let Some(pue) = req.pue {
-        config.pue = Factor::new(pue, "--pue");
+    match (req.pue, cfg.pue) {
+        (Some(pue), _) => config.pue = Factor::new(pue, "--pue"),
+        (None, Some(pue)) => {
+            let file = cfg
+                .file
+                .as_ref()
+                .map(|f| f.display().to_string())
+                .unwrap_or_else(|| "the config file".into());
+            config.pue = Factor::new(pue, format!("`pue` in {file}"));
+        }
+        (None, None) => {}
     }
     let country = zone
         .country
