@@ -9,63 +9,28 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Kite {
-    dir: tempfile::TempDir,
-}
+mod support;
 
-impl Kite {
-    fn new() -> Kite {
-        Kite {
-            dir: tempfile::tempdir().unwrap(),
-        }
+use support::Kite;
+
+/// Starts `kite monitor ARGS` in the background; stderr goes to a file for diagnosis.
+fn monitor(kite: &Kite, args: &[&str], env: &[(&str, &Path)]) -> Running {
+    let stderr_path = kite.path("monitor.stderr");
+    let stderr = std::fs::File::create(&stderr_path).unwrap();
+    let mut cmd = kite.cmd();
+    cmd.arg("monitor")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(stderr);
+    for (key, value) in env {
+        cmd.env(key, value);
     }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_kite"));
-        c.current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("XDG_DATA_HOME", self.dir.path().join("data"))
-            .arg("--database")
-            .arg(self.path("kite.sqlite3"));
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().unwrap()
-    }
-
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(!out.status.success(), "kite {args:?} should have failed");
-        String::from_utf8(out.stderr).unwrap()
-    }
-
-    /// Starts `kite monitor ARGS` in the background; stderr goes to a file for diagnosis.
-    fn monitor(&self, args: &[&str], env: &[(&str, &Path)]) -> Running {
-        let stderr_path = self.path("monitor.stderr");
-        let stderr = std::fs::File::create(&stderr_path).unwrap();
-        let mut cmd = self.cmd();
-        cmd.arg("monitor")
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(stderr);
-        for (key, value) in env {
-            cmd.env(key, value);
-        }
-        Running {
-            child: cmd.spawn().unwrap(),
-            stderr_path,
-        }
+    Running {
+        child: cmd.spawn().unwrap(),
+        stderr_path,
     }
 }
 
@@ -310,7 +275,8 @@ fn prometheus_endpoint_exports_host_process_and_grid_metrics() {
     let mut idle = Watched::idle();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut monitor = kite.monitor(
+    let mut monitor = monitor(
+        &kite,
         &[
             "--listen",
             &listen,
@@ -475,7 +441,8 @@ fn rapl_counters_are_measured_and_count_exactly_what_they_advanced() {
     fake_zone(&powercap, "intel-rapl:0:1", "dram", 2_000_000);
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let monitor = kite.monitor(
+    let monitor = monitor(
+        &kite,
         &[
             "--listen",
             &listen,
