@@ -383,16 +383,15 @@ fn embedded(
             out.push(kite_dataset::load(entry).slice(window));
         }
     }
-    let history_covers = out
-        .iter()
-        .map(|s| {
-            s.points()
-                .iter()
-                .map(|p| window.overlap_secs(p.start, p.end()))
-                .sum::<i64>()
-        })
-        .sum::<i64>()
-        >= acc.uncovered_secs();
+    // Several series may overlap (DE has three lifecycle series in 2021–22): what matters is
+    // whether their union leaves any still-uncovered time, not the sum of their lengths.
+    let history: Vec<(i64, i64)> = coalesce(
+        out.iter()
+            .flat_map(|s| s.points())
+            .map(|p| (p.start.as_second(), p.end().as_second()))
+            .collect(),
+    );
+    let history_covers = subtract(&acc.uncovered(), &history).is_empty();
     if history_covers {
         return out;
     }

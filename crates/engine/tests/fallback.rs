@@ -287,3 +287,30 @@ async fn a_signal_is_never_substituted() {
         other => panic!("expected NoData, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn overlapping_history_does_not_hide_a_gap_after_it() {
+    // DE's embedded history ends 2023-01-01; in December 2022 two series overlap, so their
+    // summed length exceeds the window although nothing covers 2023-01-01..03.
+    let svc = service(&[], Store::open_in_memory().unwrap(), &ALL);
+    let answer = svc
+        .intensity(&request(
+            "DE",
+            "2022-12-01T00:00:00Z",
+            "2023-01-03T00:00:00Z",
+        ))
+        .await
+        .unwrap();
+    assert!(answer.gaps.is_empty(), "{:?}", answer.gaps);
+    let points = answer.points();
+    let (last, meta) = points.last().unwrap();
+    assert!(last.start >= ts("2023-01-02T00:00:00Z"));
+    assert!(
+        matches!(&meta.provenance, Provenance::Estimated { method } if method.starts_with("typical-week")),
+        "{:?}",
+        meta.provenance
+    );
+    let (first, first_meta) = points.first().unwrap();
+    assert_eq!(first.start, ts("2022-12-01T00:00:00Z"));
+    assert_eq!(first_meta.provenance, Provenance::Measured);
+}
