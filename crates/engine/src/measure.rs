@@ -10,7 +10,7 @@ use crate::error::EngineError;
 use crate::service::{IntensityRequest, IntensityService, Note};
 use kite_core::{IntensitySeries, SignedDuration, TimeWindow, Timestamp};
 use kite_meter::{MeterChoice, MeterEnv, Selection};
-use kite_regions::{AliasKind, Cloud, Registry, Zone};
+use kite_regions::{AliasKind, Registry, Zone};
 use kite_tracker::{Factor, HardwareProfile, TrackerConfig, codecarbon::HostInfo};
 use std::time::Duration;
 
@@ -71,7 +71,7 @@ pub async fn prepare_run(
     let hardware =
         HardwareProfile::default_for(&host.cpu_model, &[], host.cpu_count, host.ram_total_gb);
     let mut config = TrackerConfig::new(req.project.clone(), zone.key.clone(), hardware);
-    if let Some((cloud, name)) = cloud_region(&region) {
+    if let Some((cloud, name)) = kite_regions::split_cloud(&region) {
         config = config.with_cloud(cloud.as_str(), name);
     }
     match (req.pue, cfg.pue) {
@@ -141,10 +141,4 @@ pub async fn fetch_intensity(
         })
         .await?;
     Ok((answer.segments, answer.notes))
-}
-
-/// `aws:eu-central-1` → (Aws, "eu-central-1"); plain zone keys → `None`.
-fn cloud_region(input: &str) -> Option<(Cloud, String)> {
-    let (prefix, rest) = input.split_once([':', '/'])?;
-    Some((Cloud::parse(prefix)?, rest.to_string()))
 }

@@ -14,5 +14,5 @@ mod tests;
 mod zone;
 
 pub use csv_lite::TableError;
-pub use registry::{Registry, UnknownZone};
+pub use registry::{Registry, UnknownZone, split_cloud};
 pub use zone::{Alias, AliasKind, AnnualMean, Cloud, Zone};

@@ -344,8 +344,9 @@ impl Registry {
     }
 }
 
-/// `aws:eu-central-1` or `aws/eu-central-1` → (Aws, `eu-central-1`).
-fn split_cloud(input: &str) -> Option<(Cloud, &str)> {
+/// Splits a cloud region as users type it, `aws:eu-central-1` or `aws/eu-central-1`, into the
+/// cloud and the trimmed region name; `None` for anything else (plain zone keys).
+pub fn split_cloud(input: &str) -> Option<(Cloud, &str)> {
     let at = input.find([':', '/'])?;
     let cloud = Cloud::parse(&input[..at])?;
     Some((cloud, input[at + 1..].trim()))
