@@ -42,6 +42,92 @@ pub enum Command {
     Monitor(Box<MonitorArgs>),
     /// List measured runs from the local store (interrupted ones included).
     Runs(RunsArgs),
+    /// Plan deferrable jobs into the cleanest hours and regions before their deadlines.
+    Plan(Box<PlanArgs>),
+    /// Replay real intensity traces to compare scheduling policies (a scenario file).
+    Simulate(Box<crate::cmd_simulate::SimulateArgs>),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum PolicyArg {
+    /// Run on arrival: the carbon-agnostic baseline.
+    Asap,
+    /// Start once intensity drops below --threshold, or at the latest feasible moment.
+    Threshold,
+    /// The lowest time-weighted mean window (Green Software Foundation Carbon Aware SDK).
+    BestWindow,
+    /// The cleanest slots before the deadline, in pieces (Let's Wait Awhile).
+    Interruptible,
+    /// All jobs × regions × slots with capacity, minimising emissions (MILP / greedy + LP bound).
+    SpatioTemporal,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Jobs from a file: .toml (`[[job]]` tables), .json (an array) or .csv (one row per job).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["duration", "work_units"])]
+    pub job: Option<PathBuf>,
+    /// One job from flags: its run time, e.g. 2h, 90m.
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// One job from flags: work to do (with --rate-per-hour) instead of --duration.
+    #[arg(long, requires = "rate_per_hour")]
+    pub work_units: Option<f64>,
+    /// Work units done per hour (with --work-units).
+    #[arg(long)]
+    pub rate_per_hour: Option<f64>,
+    /// The job must finish by this (RFC 3339, a date, or now+N).
+    #[arg(long)]
+    pub deadline: Option<String>,
+    /// The job may not start before this (default now).
+    #[arg(long)]
+    pub earliest: Option<String>,
+    /// Allowed zones or cloud regions, comma-separated, first is the baseline's (e.g. DE,FR).
+    #[arg(long, value_delimiter = ',')]
+    pub region: Vec<String>,
+    /// Average power of the job in watts (default 1000: results scale linearly).
+    #[arg(long)]
+    pub power: Option<f64>,
+    /// Take power (and duration, if not given) from a past `kite run` (see `kite runs`).
+    #[arg(long, value_name = "RUN_ID")]
+    pub power_from_run: Option<String>,
+    /// The job may be split into pieces (checkpoint and resume).
+    #[arg(long)]
+    pub interruptible: bool,
+    /// Shortest piece of an interruptible job (default 15m).
+    #[arg(long, requires = "interruptible")]
+    pub min_chunk: Option<String>,
+    /// Most pieces of an interruptible job.
+    #[arg(long, requires = "interruptible")]
+    pub max_pieces: Option<u32>,
+    /// Time each resumed piece spends restoring state (default 0).
+    #[arg(long, requires = "interruptible")]
+    pub resume_overhead: Option<String>,
+    /// Resource units the job occupies (GPUs, nodes), against --capacity.
+    #[arg(long)]
+    pub demand: Option<u32>,
+    /// Which policy plans (default: spatio-temporal with --capacity or --pareto, else
+    /// interruptible when a job is, else best-window).
+    #[arg(long, value_enum)]
+    pub policy: Option<PolicyArg>,
+    /// Intensity below which `threshold` starts a job, gCO2e/kWh.
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Resource units per region and slot, e.g. DE=8,FR=4, or one number for every region
+    /// (spatio-temporal).
+    #[arg(long, value_delimiter = ',', value_name = "ZONE=UNITS")]
+    pub capacity: Vec<String>,
+    /// Print the non-dominated plans across carbon, cost and mean delay.
+    #[arg(long)]
+    pub pareto: bool,
+    /// Electricity price per kWh for --pareto, as ZONE=PRICE (constant), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "ZONE=PRICE")]
+    pub price: Vec<String>,
+    /// The intensity signal to plan on (default from the config).
+    #[arg(long)]
+    pub signal: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: TableOrJson,
 }
 
 #[derive(Debug, Args)]

@@ -8,9 +8,11 @@ mod args;
 mod child;
 mod cmd_intensity;
 mod cmd_monitor;
+mod cmd_plan;
 mod cmd_regions;
 mod cmd_run;
 mod cmd_runs;
+mod cmd_simulate;
 mod meters;
 mod render;
 mod render_run;
@@ -47,6 +49,8 @@ fn run(cli: args::Cli) -> Result<u8> {
         args::Command::Run(a) => runtime.block_on(cmd_run::run(&cli.global, *a)),
         args::Command::Runs(a) => ok(cmd_runs::run(&cli.global, a)),
         args::Command::Monitor(a) => ok(runtime.block_on(cmd_monitor::run(&cli.global, *a))),
+        args::Command::Plan(a) => runtime.block_on(cmd_plan::run(&cli.global, *a)),
+        args::Command::Simulate(a) => cmd_simulate::run(&cli.global, *a),
     }
 }
 

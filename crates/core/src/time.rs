@@ -204,8 +204,8 @@ pub fn parse_time_with(
             b'-' => (-1, &rest[1..]),
             _ => return Err(unparseable()),
         };
-        let res = Resolution::parse(amount).map_err(|_| unparseable())?;
-        let delta = SignedDuration::from_secs(sign * i64::from(res.secs()));
+        let secs = parse_offset_secs(amount).ok_or_else(unparseable)?;
+        let delta = SignedDuration::from_secs(secs.checked_mul(sign).ok_or_else(unparseable)?);
         return now.checked_add(delta).map_err(|_| unparseable());
     }
     if let Ok(ts) = s.parse::<Timestamp>() {
@@ -226,9 +226,45 @@ pub fn parse_time_with(
     Err(unparseable())
 }
 
+/// `20h`, `90m`, `2d`, `1w`, `30s`: a whole number and one unit (s, m or min, h, d, w). Any
+/// number is allowed, unlike a [`Resolution`], which must divide a day.
+fn parse_offset_secs(amount: &str) -> Option<i64> {
+    let split = amount.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = amount.split_at(split);
+    let n: i64 = number.parse().ok()?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return None,
+    };
+    n.checked_mul(unit_secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_offsets_take_any_whole_number_of_units() {
+        let now = ts("2026-11-23T10:00:00Z");
+        for (input, want) in [
+            ("now+20h", "2026-11-24T06:00:00Z"),
+            ("now+30h", "2026-11-24T16:00:00Z"),
+            ("now-7m", "2026-11-23T09:53:00Z"),
+            ("now+90min", "2026-11-23T11:30:00Z"),
+            ("now+3d", "2026-11-26T10:00:00Z"),
+            ("now+1w", "2026-11-30T10:00:00Z"),
+            ("now+45s", "2026-11-23T10:00:45Z"),
+        ] {
+            assert_eq!(parse_time(input, now).unwrap(), ts(want), "{input}");
+        }
+        for bad in ["now+", "now+h", "now+5", "now+5y", "now+1.5h", "now*2h"] {
+            assert!(parse_time(bad, now).is_err(), "{bad}");
+        }
+    }
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()

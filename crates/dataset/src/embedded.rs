@@ -170,13 +170,42 @@ impl TypicalWeek {
             })
             .map(|(_, e)| e);
         let chosen = with_full_year.or_else(|| candidates.first().copied())?;
-        TypicalWeek::from_series(&try_load(chosen).ok()?, chosen.source)
+        let slots = codec::decode(&chosen.entry).ok()?;
+        TypicalWeek::from_slots(
+            chosen.zone.clone(),
+            chosen.signal,
+            chosen.source,
+            chosen.entry.start_secs,
+            chosen.entry.step_secs,
+            &slots,
+            |v| chosen.entry.to_grams(v),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typical_weeks_from_slots_equal_those_from_loaded_series() {
+        // `for_zone` builds from the decoded slots; building from the full series must agree,
+        // bit for bit, for every embedded series.
+        for e in catalog() {
+            let slots = codec::decode(&e.entry).unwrap();
+            let fast = TypicalWeek::from_slots(
+                e.zone.clone(),
+                e.signal,
+                e.source,
+                e.entry.start_secs,
+                e.entry.step_secs,
+                &slots,
+                |v| e.entry.to_grams(v),
+            );
+            let slow = TypicalWeek::from_series(&try_load(e).unwrap(), e.source);
+            assert_eq!(fast, slow, "{} {}", e.zone, e.source);
+        }
+    }
 
     fn zone(s: &str) -> ZoneKey {
         ZoneKey::new(s).unwrap()

@@ -72,6 +72,96 @@ impl TypicalWeek {
         })
     }
 
+    /// The same profile as [`TypicalWeek::from_series`] for a regular series given as decoded
+    /// slots (`None` = gap), built without materialising its points: a cold `kite run` or
+    /// `kite plan` builds one of these, and the points of a multi-year series would be most of
+    /// kite's peak memory. The arithmetic is the same, in the same order, so results are equal.
+    pub(crate) fn from_slots(
+        zone: ZoneKey,
+        signal: Signal,
+        source: &str,
+        start_secs: i64,
+        step_secs: u32,
+        slots: &[Option<u32>],
+        to_value: impl Fn(u32) -> f64,
+    ) -> Option<TypicalWeek> {
+        let step = i64::from(step_secs);
+        let slot_start = |i: usize| start_secs + i as i64 * step;
+        let first = slots.iter().position(Option::is_some)?;
+        let last = slots.iter().rposition(Option::is_some)?;
+        let span = TimeWindow::new(
+            Timestamp::from_second(slot_start(first)).ok()?,
+            Timestamp::from_second(slot_start(last) + step).ok()?,
+        )
+        .ok()?;
+        let (basis, basis_label) = basis_window(span)?;
+        let (b0, b1) = (basis.start().as_second(), basis.end().as_second());
+        let in_basis = |secs: i64| (b0..b1).contains(&secs);
+        let mut buckets: Vec<Vec<f64>> = vec![Vec::new(); HOURS_PER_WEEK];
+        let mut push = |hour_start: i64, value: f64| {
+            if in_basis(hour_start)
+                && let Ok(t) = Timestamp::from_second(hour_start)
+            {
+                buckets[hour_of_week(t)].push(value);
+            }
+        };
+        // The slots overlapping the basis, as `IntensitySeries::slice` keeps them.
+        let overlapping = slots.iter().enumerate().filter_map(|(i, v)| {
+            let (s, e) = (slot_start(i), slot_start(i) + step);
+            v.filter(|_| e > b0 && s < b1).map(|v| (s, e, to_value(v)))
+        });
+        if step >= i64::from(Resolution::HOUR.secs()) {
+            for (s, _, value) in overlapping {
+                push(s, value);
+            }
+        } else {
+            // Time-weighted hourly means, exactly as `IntensitySeries::resample` computes them.
+            let hour = i64::from(Resolution::HOUR.secs());
+            let mut acc: Option<(i64, f64, i64)> = None;
+            for (mut s, e, value) in overlapping {
+                while s < e {
+                    let bucket = s.div_euclid(hour) * hour;
+                    let part_end = e.min(bucket + hour);
+                    match acc {
+                        Some(a) if a.0 == bucket => {
+                            acc =
+                                Some((a.0, a.1 + value * (part_end - s) as f64, a.2 + part_end - s))
+                        }
+                        _ => {
+                            if let Some((start, weighted, covered)) = acc.take()
+                                && covered > 0
+                            {
+                                push(start, weighted / covered as f64);
+                            }
+                            acc = Some((bucket, value * (part_end - s) as f64, part_end - s));
+                        }
+                    }
+                    s = part_end;
+                }
+            }
+            if let Some((start, weighted, covered)) = acc
+                && covered > 0
+            {
+                push(start, weighted / covered as f64);
+            }
+        }
+        if buckets.iter().all(Vec::is_empty) {
+            return None;
+        }
+        let mut hours = [None; HOURS_PER_WEEK];
+        for (slot, values) in hours.iter_mut().zip(buckets.iter_mut()) {
+            *slot = median(values).map(GramsCo2PerKwh);
+        }
+        Some(TypicalWeek {
+            zone,
+            signal,
+            source: source.to_string(),
+            basis,
+            basis_label,
+            hours,
+        })
+    }
+
     /// The zone whose data the profile was built from.
     pub fn zone(&self) -> &ZoneKey {
         &self.zone

@@ -8,8 +8,10 @@
 mod config;
 mod error;
 mod import;
+mod jobs;
 mod measure;
 mod monitor;
+mod plan;
 mod service;
 
 pub use config::{
@@ -19,9 +21,14 @@ pub use config::{
 };
 pub use error::EngineError;
 pub use import::{ImportSummary, import_files};
+pub use jobs::{
+    DEFAULT_MIN_CHUNK, InterruptibleRules, InterruptibleSpec, JobContext, JobFileError, JobSpec,
+    Regions, parse_duration, read_job_file, to_jobs,
+};
 pub use measure::{INTENSITY_HORIZON, PreparedRun, RunRequest, fetch_intensity, prepare_run};
 pub use monitor::{
     CurrentIntensity, HostEnergy, INTENSITY_LOOKAHEAD, INTENSITY_REFRESH, Monitor, MonitorError,
     MonitorRequest, MonitorSample, ProcessEnergy, attribute, intensity_at, method_label,
 };
+pub use plan::{PlanSignals, ZoneSignal, signals_for};
 pub use service::{IntensityAnswer, IntensityRequest, IntensityService, Note, build_providers};

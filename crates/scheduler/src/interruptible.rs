@@ -53,23 +53,85 @@ pub fn interruptible_pieces(
     opts: &Interruptible,
 ) -> Option<Vec<TimeWindow>> {
     let range = TimeWindow::new(start, deadline).ok()?;
-    let slots: Vec<(Timestamp, Timestamp, f64)> = series
+    let offset = |t: Timestamp| i64::try_from(t.duration_since(start).as_nanos()).ok();
+    let slots: Vec<Slot> = series
         .slice(range)
         .points()
         .iter()
         .filter_map(|p| {
             let lo = p.start.max(start);
             let hi = p.end().min(deadline);
-            (hi > lo).then_some((lo, hi, p.value.0))
+            (hi > lo).then_some(())?;
+            Some(Slot {
+                lo: offset(lo)?,
+                hi: offset(hi)?,
+                key: p.value.0,
+            })
         })
         .collect();
+    let rules = SplitRules::of(opts)?;
+    let work = i64::try_from(work.as_nanos()).ok()?;
+    cleanest_split(&slots, work, &rules)?
+        .into_iter()
+        .map(|(lo, hi)| {
+            let lo = start.checked_add(SignedDuration::from_nanos(lo)).ok()?;
+            let hi = start.checked_add(SignedDuration::from_nanos(hi)).ok()?;
+            TimeWindow::new(lo, hi).ok()
+        })
+        .collect()
+}
+
+/// A stretch of time a piece may use, in nanoseconds from an origin, with its sort key
+/// (intensity, or the planner's cost rate).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Slot {
+    pub(crate) lo: i64,
+    pub(crate) hi: i64,
+    pub(crate) key: f64,
+}
+
+/// [`Interruptible`] in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SplitRules {
+    pub(crate) min_chunk: i64,
+    pub(crate) max_pieces: Option<u32>,
+    pub(crate) resume_overhead: i64,
+}
+
+impl SplitRules {
+    /// `None` when a duration does not fit in i64 nanoseconds (about 292 years).
+    pub(crate) fn of(opts: &Interruptible) -> Option<SplitRules> {
+        Some(SplitRules {
+            min_chunk: i64::try_from(opts.min_chunk.as_nanos()).ok()?,
+            max_pieces: opts.max_pieces,
+            resume_overhead: i64::try_from(opts.resume_overhead.as_nanos()).ok()?,
+        })
+    }
+}
+
+/// The greedy of the module docs over `slots` (sorted by `lo`, disjoint): takes slots by
+/// ascending key (earlier on ties) until the runs they form can hold `work`, then trims.
+/// Returns the pieces as `(lo, hi)`. Shared by [`interruptible_pieces`] and the
+/// spatio-temporal planner, which passes only the slots with capacity left.
+pub(crate) fn cleanest_split(
+    slots: &[Slot],
+    work: i64,
+    rules: &SplitRules,
+) -> Option<Vec<(i64, i64)>> {
     let mut order: Vec<usize> = (0..slots.len()).collect();
-    order.sort_by(|&a, &b| slots[a].2.total_cmp(&slots[b].2).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| slots[a].key.total_cmp(&slots[b].key).then(a.cmp(&b)));
     let mut taken = vec![false; slots.len()];
+    let mut total: i64 = 0;
     for idx in order {
         taken[idx] = true;
-        let runs = runs_of(&slots, &taken);
-        if let Some(pieces) = fit(&runs, work, opts) {
+        total = total.saturating_add(slots[idx].hi - slots[idx].lo);
+        // Runs can only hold the work once the slots taken add up to it; skipping the check
+        // before that changes nothing and keeps the search near-linear.
+        if total < work {
+            continue;
+        }
+        let runs = runs_of(slots, &taken);
+        if let Some(pieces) = fit(&runs, work, rules) {
             return Some(pieces);
         }
     }
@@ -77,38 +139,32 @@ pub fn interruptible_pieces(
 }
 
 /// Maximal runs of taken, touching slots.
-fn runs_of(slots: &[(Timestamp, Timestamp, f64)], taken: &[bool]) -> Vec<(Timestamp, Timestamp)> {
-    let mut runs: Vec<(Timestamp, Timestamp)> = Vec::new();
-    for (&(lo, hi, _), _) in slots.iter().zip(taken).filter(|(_, t)| **t) {
+fn runs_of(slots: &[Slot], taken: &[bool]) -> Vec<(i64, i64)> {
+    let mut runs: Vec<(i64, i64)> = Vec::new();
+    for (slot, _) in slots.iter().zip(taken).filter(|(_, t)| **t) {
         match runs.last_mut() {
-            Some(last) if last.1 == lo => last.1 = hi,
-            _ => runs.push((lo, hi)),
+            Some(last) if last.1 == slot.lo => last.1 = slot.hi,
+            _ => runs.push((slot.lo, slot.hi)),
         }
     }
     runs
 }
 
-/// Trims `runs` to exactly `work`, or `None` if they cannot hold it under `opts`.
-fn fit(
-    runs: &[(Timestamp, Timestamp)],
-    work: SignedDuration,
-    opts: &Interruptible,
-) -> Option<Vec<TimeWindow>> {
+/// Trims `runs` to exactly `work`, or `None` if they cannot hold it under `rules`.
+fn fit(runs: &[(i64, i64)], work: i64, rules: &SplitRules) -> Option<Vec<(i64, i64)>> {
     let n = runs.len();
-    if n == 0 || opts.max_pieces.is_some_and(|m| n > m as usize) {
+    if n == 0 || rules.max_pieces.is_some_and(|m| n > m as usize) {
         return None;
     }
-    let overhead = opts.resume_overhead;
-    let min_chunk = opts.min_chunk.min(work);
-    let tiny = SignedDuration::from_nanos(1);
-    let mut lens: Vec<SignedDuration> =
-        runs.iter().map(|(lo, hi)| hi.duration_since(*lo)).collect();
-    let mins: Vec<SignedDuration> = (0..n)
+    let overhead = rules.resume_overhead;
+    let min_chunk = rules.min_chunk.min(work);
+    let mut lens: Vec<i64> = runs.iter().map(|(lo, hi)| hi - lo).collect();
+    let mins: Vec<i64> = (0..n)
         .map(|i| {
             let floor = if i == 0 {
-                tiny
+                1
             } else {
-                overhead.checked_add(tiny).unwrap_or(overhead)
+                overhead.saturating_add(1)
             };
             min_chunk.max(floor)
         })
@@ -116,13 +172,13 @@ fn fit(
     if lens.iter().zip(&mins).any(|(l, m)| l < m) {
         return None;
     }
-    let total_overhead = overhead.checked_mul(i32::try_from(n - 1).ok()?)?;
+    let total_overhead = overhead.checked_mul(i64::try_from(n - 1).ok()?)?;
     let capacity = lens
         .iter()
-        .try_fold(SignedDuration::ZERO, |acc, l| acc.checked_add(*l))?
+        .try_fold(0i64, |acc, l| acc.checked_add(*l))?
         .checked_sub(total_overhead)?;
     let mut excess = capacity.checked_sub(work)?;
-    if excess.is_negative() {
+    if excess < 0 {
         return None;
     }
     for i in (0..n).rev() {
@@ -130,13 +186,15 @@ fn fit(
         lens[i] -= give;
         excess -= give;
     }
-    if !excess.is_zero() {
+    if excess != 0 {
         return None;
     }
-    runs.iter()
-        .zip(&lens)
-        .map(|((lo, _), len)| TimeWindow::new(*lo, lo.checked_add(*len).ok()?).ok())
-        .collect()
+    Some(
+        runs.iter()
+            .zip(&lens)
+            .map(|((lo, _), len)| (*lo, lo + len))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -34,6 +34,8 @@ pub struct Job {
     pub priority: i32,
     /// Owning team, for accounting.
     pub team: Option<String>,
+    /// Resource units (GPUs, nodes) the job occupies in its region while it runs; at least 1.
+    pub demand: u32,
 }
 
 /// Why a job cannot be planned as given. Each message names the field, the value and the fix.
@@ -87,6 +89,12 @@ pub enum JobError {
         /// The value given.
         value: SignedDuration,
     },
+    /// `demand` is zero.
+    #[error("job `{job_id}`: demand is 0; give at least 1 resource unit (GPUs, nodes)")]
+    ZeroDemand {
+        /// The job.
+        job_id: String,
+    },
     /// `interruptible.max_pieces` is zero.
     #[error("job `{job_id}`: interruptible.max_pieces is 0; give at least 1, or leave it unset")]
     ZeroMaxPieces {
@@ -106,6 +114,32 @@ pub enum JobError {
 }
 
 impl Job {
+    /// A job with the usual defaults: not interruptible, priority 0, no team, demand 1.
+    ///
+    /// Prefer this over a struct literal outside this crate, so that adding a field later does
+    /// not break callers; set other fields on the returned value.
+    pub fn new(
+        id: impl Into<String>,
+        duration: SignedDuration,
+        power: Watts,
+        earliest_start: Timestamp,
+        deadline: Timestamp,
+        regions: Vec<ZoneKey>,
+    ) -> Job {
+        Job {
+            id: id.into(),
+            duration,
+            power,
+            earliest_start,
+            deadline,
+            interruptible: None,
+            regions,
+            priority: 0,
+            team: None,
+            demand: 1,
+        }
+    }
+
     /// The first instant the job may start at: `max(now, earliest_start)`.
     pub fn start_from(&self, now: Timestamp) -> Timestamp {
         now.max(self.earliest_start)
@@ -128,6 +162,9 @@ impl Job {
         }
         if self.regions.is_empty() {
             return Err(JobError::NoRegions { job_id });
+        }
+        if self.demand == 0 {
+            return Err(JobError::ZeroDemand { job_id });
         }
         if let Some(i) = &self.interruptible {
             for (field, value) in [
@@ -173,17 +210,31 @@ mod tests {
     use super::*;
 
     fn job() -> Job {
-        Job {
-            id: "train".into(),
-            duration: SignedDuration::from_hours(2),
-            power: Watts(300.0),
-            earliest_start: "2025-01-01T00:00:00Z".parse().unwrap(),
-            deadline: "2025-01-01T06:00:00Z".parse().unwrap(),
-            interruptible: None,
-            regions: vec![ZoneKey::new("DE").unwrap()],
-            priority: 0,
-            team: None,
-        }
+        Job::new(
+            "train",
+            SignedDuration::from_hours(2),
+            Watts(300.0),
+            "2025-01-01T00:00:00Z".parse().unwrap(),
+            "2025-01-01T06:00:00Z".parse().unwrap(),
+            vec![ZoneKey::new("DE").unwrap()],
+        )
+    }
+
+    #[test]
+    fn new_sets_the_documented_defaults() {
+        let j = job();
+        assert_eq!(j.interruptible, None);
+        assert_eq!(j.priority, 0);
+        assert_eq!(j.team, None);
+        assert_eq!(j.demand, 1);
+    }
+
+    #[test]
+    fn zero_demand_names_field_and_fix() {
+        let j = Job { demand: 0, ..job() };
+        let msg = j.validate(j.earliest_start).unwrap_err().to_string();
+        assert!(msg.contains("demand is 0"), "{msg}");
+        assert!(msg.contains("give at least 1"), "{msg}");
     }
 
     #[test]

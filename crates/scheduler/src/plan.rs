@@ -68,6 +68,23 @@ pub enum UnplacedReason {
         /// The job's deadline.
         deadline: Timestamp,
     },
+    /// The spatio-temporal planner found no region with capacity left in the job's window.
+    #[error(
+        "job `{job_id}` (demand {demand}): no capacity left in {} within [{start}, {deadline}); raise the capacity there, widen the window, or raise the job's priority",
+        join(.regions)
+    )]
+    NoCapacity {
+        /// The job.
+        job_id: String,
+        /// Units it needs.
+        demand: u32,
+        /// The regions it may use (with a signal).
+        regions: Vec<ZoneKey>,
+        /// max(now, earliest_start).
+        start: Timestamp,
+        /// The job's deadline.
+        deadline: Timestamp,
+    },
 }
 
 fn join(regions: &[ZoneKey]) -> String {
@@ -85,15 +102,24 @@ pub fn emissions_of(
     power: Watts,
     series: &IntensitySeries,
 ) -> Option<GramsCo2e> {
+    // One pass over the points each piece overlaps, without copying the series: the planner
+    // calls this for every placement.
+    let points = series.points();
     let mut total = GramsCo2e(0.0);
     for piece in pieces {
-        if !series.gaps(*piece).is_empty() {
-            return None;
-        }
-        for p in series.slice(*piece).points() {
+        let mut cursor = piece.start();
+        let from = points.partition_point(|p| p.end() <= piece.start());
+        for p in points[from..].iter().take_while(|p| p.start < piece.end()) {
+            if p.start > cursor {
+                return None;
+            }
             let secs = piece.overlap_secs(p.start, p.end());
             let energy = KilowattHours::from(power.over_seconds(secs as f64));
             total += energy * p.value;
+            cursor = cursor.max(p.end());
+        }
+        if cursor < piece.end() {
+            return None;
         }
     }
     Some(total)

@@ -21,6 +21,7 @@ pub fn all_policies(threshold: GramsCo2PerKwh) -> Vec<Box<dyn Policy>> {
         Box::new(crate::Threshold { threshold }),
         Box::new(crate::BestWindow),
         Box::new(crate::LetsWaitAwhile),
+        Box::new(crate::SpatioTemporal::carbon_only()),
     ]
 }
 
@@ -197,5 +198,6 @@ pub(crate) fn test_job(
         regions: regions.iter().map(|r| ZoneKey::new(r).unwrap()).collect(),
         priority: 0,
         team: None,
+        demand: 1,
     }
 }
