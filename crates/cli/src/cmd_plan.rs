@@ -491,7 +491,8 @@ impl Report {
                 saved_percent: base.and_then(|b| saved(b, p.emissions.0)),
             });
         }
-        let emissions: f64 = out.iter().map(|j| j.emissions_g).sum();
+        // `+ 0.0`: an empty float sum is -0.0, which would print as `-0.0 gCO2e`.
+        let emissions: f64 = out.iter().map(|j| j.emissions_g).sum::<f64>() + 0.0;
         let run_now: Option<f64> = out.iter().map(|j| j.run_now_emissions_g).sum();
         let total = Totals {
             planned: out.len(),
@@ -557,7 +558,10 @@ impl Report {
                     .map_or("n/a".into(), |s| format!("{s:.1} %")),
             ]);
         }
-        let mut out = format!("plan ({} policy) at {}\n{t}\n", self.policy, self.now);
+        let mut out = format!("plan ({} policy) at {}\n", self.policy, self.now);
+        if !self.jobs.is_empty() {
+            let _ = writeln!(out, "{t}");
+        }
         let _ = writeln!(
             out,
             "total: {} planned, {} unplaced; {:.1} gCO2e{}",
