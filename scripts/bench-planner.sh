@@ -8,6 +8,8 @@
 # Each case runs in its own process, so the peak RSS (VmHWM) is that case's.
 #
 # Usage: scripts/bench-planner.sh [RUNS]   (default 5; the wall time is the median of RUNS)
+# The LP master runs on clarabel here; for HiGHS (cmake + libclang, ~5 min first build) run the
+# example with `--features highs --target-dir /tmp/tgt-highs` (see docs/benchmarks.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"

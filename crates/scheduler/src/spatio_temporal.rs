@@ -54,7 +54,8 @@
 //!   is a lower bound on the optimum for *any* λ ≥ 0 and is computed here in one O(1)-per-
 //!   candidate pass (prefix sums of λ). λ comes from projected subgradient steps and, up to
 //!   [`BoundConfig::max_master_jobs`] jobs, from the capacity duals of the LP relaxation solved
-//!   by column generation (`good_lp` + clarabel, which reports duals; microlp does not).
+//!   by column generation (`good_lp` + clarabel, which reports duals; microlp does not; with
+//!   the crate's `highs` cargo feature, HiGHS's interior point instead).
 //!   At the LP's optimal duals the Lagrangian equals the LP bound; the value reported is the
 //!   best seen, clamped duals included, so it holds whatever the solver's precision. See
 //!   [`LpBound`].
@@ -280,9 +281,13 @@ pub struct BoundConfig {
     /// Cheapest windows per job (across its regions) in the first master problem, besides
     /// the greedy's choice and the windows the subgradient steps picked.
     pub initial_columns_per_job: usize,
-    /// Column generation runs only up to this many jobs. clarabel's interior point factorises
-    /// the densely coupled capacity rows, and on the benchmark's 1,000-job instance ten
-    /// master solves took 7 s and still ended below what 100 subgradient steps reach in 0.5 s.
+    /// Column generation runs only up to this many jobs. The restricted master is solved by
+    /// clarabel (pure Rust) in the default build and by HiGHS (interior point, no crossover)
+    /// with the `highs` cargo feature. clarabel's interior point factorises the densely coupled
+    /// capacity rows, and on the benchmark's 1,000-job instance ten master solves took 7 s and
+    /// still ended below what 100 subgradient steps reach in 0.5 s. HiGHS takes about 1.6 s
+    /// per master there and 31–35 s per master at 10,000 jobs, so the default stays 200 with
+    /// either solver (see `docs/benchmarks.md`).
     pub max_master_jobs: usize,
     /// Subgradient steps before column generation (half as many after it); each is one pass
     /// over every candidate of every job, O(1) per candidate.
