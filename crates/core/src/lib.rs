@@ -12,7 +12,7 @@ mod units;
 mod zone;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use series::{Gap, IntensitySeries, Point, ResampleReport, SeriesError};
+pub use series::{Gap, IntensitySeries, Point, ResampleReport, SeriesError, time_weighted_buckets};
 pub use signal::{EmissionBasis, Provenance, Signal, SignalKind, SignalMeta};
 pub use time::{Resolution, TimeError, TimeWindow, parse_time, parse_time_with};
 pub use units::{

@@ -290,55 +290,25 @@ impl IntensitySeries {
                 asked: to,
             });
         }
-        let bucket_secs = i64::from(to.secs());
         let mut out: Vec<Point> = Vec::new();
         let mut report = ResampleReport::default();
-        // Accumulator for the current bucket: (bucket start, weighted sum, covered seconds).
-        let mut acc: Option<(i64, f64, i64)> = None;
-        let mut flush = |acc: (i64, f64, i64), out: &mut Vec<Point>| {
-            let (start, weighted, covered) = acc;
-            if covered > 0
-                && let Ok(start) = Timestamp::from_second(start)
-            {
+        let intervals = self
+            .points
+            .iter()
+            .map(|p| (p.start.as_second(), p.end().as_second(), p.value.0));
+        time_weighted_buckets(intervals, to.secs(), |start, mean, covered| {
+            if let Ok(start) = Timestamp::from_second(start) {
                 out.push(Point {
                     start,
                     duration_secs: to.secs(),
-                    value: GramsCo2PerKwh(weighted / covered as f64),
+                    value: GramsCo2PerKwh(mean),
                 });
                 report.buckets += 1;
-                if covered < bucket_secs {
+                if covered < i64::from(to.secs()) {
                     report.partial_buckets += 1;
                 }
             }
-        };
-        for p in &self.points {
-            // A point may straddle bucket boundaries only if it is not aligned; split it.
-            let mut s = p.start.as_second();
-            let e = p.end().as_second();
-            while s < e {
-                let bucket = s.div_euclid(bucket_secs) * bucket_secs;
-                let part_end = e.min(bucket + bucket_secs);
-                match acc {
-                    Some(a) if a.0 == bucket => {
-                        acc = Some((
-                            a.0,
-                            a.1 + p.value.0 * (part_end - s) as f64,
-                            a.2 + part_end - s,
-                        ))
-                    }
-                    _ => {
-                        if let Some(a) = acc.take() {
-                            flush(a, &mut out);
-                        }
-                        acc = Some((bucket, p.value.0 * (part_end - s) as f64, part_end - s));
-                    }
-                }
-                s = part_end;
-            }
-        }
-        if let Some(a) = acc {
-            flush(a, &mut out);
-        }
+        });
         let series = IntensitySeries {
             zone: self.zone.clone(),
             meta: self.meta.clone(),
@@ -346,6 +316,49 @@ impl IntensitySeries {
             points: out,
         };
         Ok((series, report))
+    }
+}
+
+/// The time-weighted mean of each `bucket_secs` bucket (aligned to the Unix epoch) that
+/// `intervals` touch: each `(start, end, value)` interval, in seconds and in time order, adds
+/// `value × overlap` to every bucket it overlaps. `emit(bucket start, mean, covered seconds)` is
+/// called once per bucket with coverage, in order; a bucket with gaps is averaged over its covered
+/// part only. The one implementation behind [`IntensitySeries::resample`] and anything that must
+/// give the same numbers without building a series first.
+pub fn time_weighted_buckets(
+    intervals: impl IntoIterator<Item = (i64, i64, f64)>,
+    bucket_secs: u32,
+    mut emit: impl FnMut(i64, f64, i64),
+) {
+    let bucket_secs = i64::from(bucket_secs.max(1));
+    // The current bucket: (start, weighted sum, covered seconds).
+    let mut acc: Option<(i64, f64, i64)> = None;
+    let mut flush = |(start, weighted, covered): (i64, f64, i64)| {
+        if covered > 0 {
+            emit(start, weighted / covered as f64, covered);
+        }
+    };
+    for (mut s, e, value) in intervals {
+        // An interval straddles bucket boundaries only if it is not aligned; split it.
+        while s < e {
+            let bucket = s.div_euclid(bucket_secs) * bucket_secs;
+            let part_end = e.min(bucket + bucket_secs);
+            match acc {
+                Some(a) if a.0 == bucket => {
+                    acc = Some((a.0, a.1 + value * (part_end - s) as f64, a.2 + part_end - s))
+                }
+                _ => {
+                    if let Some(a) = acc.take() {
+                        flush(a);
+                    }
+                    acc = Some((bucket, value * (part_end - s) as f64, part_end - s));
+                }
+            }
+            s = part_end;
+        }
+    }
+    if let Some(a) = acc {
+        flush(a);
     }
 }
 

@@ -12,7 +12,7 @@
 use jiff::tz::Offset;
 use kite_core::{
     GramsCo2PerKwh, IntensitySeries, Point, Provenance, Resolution, Signal, SignalMeta,
-    SignedDuration, TimeWindow, Timestamp, ZoneKey,
+    SignedDuration, TimeWindow, Timestamp, ZoneKey, time_weighted_buckets,
 };
 
 /// Hours in a week.
@@ -115,35 +115,10 @@ impl TypicalWeek {
                 push(s, value);
             }
         } else {
-            // Time-weighted hourly means, exactly as `IntensitySeries::resample` computes them.
-            let hour = i64::from(Resolution::HOUR.secs());
-            let mut acc: Option<(i64, f64, i64)> = None;
-            for (mut s, e, value) in overlapping {
-                while s < e {
-                    let bucket = s.div_euclid(hour) * hour;
-                    let part_end = e.min(bucket + hour);
-                    match acc {
-                        Some(a) if a.0 == bucket => {
-                            acc =
-                                Some((a.0, a.1 + value * (part_end - s) as f64, a.2 + part_end - s))
-                        }
-                        _ => {
-                            if let Some((start, weighted, covered)) = acc.take()
-                                && covered > 0
-                            {
-                                push(start, weighted / covered as f64);
-                            }
-                            acc = Some((bucket, value * (part_end - s) as f64, part_end - s));
-                        }
-                    }
-                    s = part_end;
-                }
-            }
-            if let Some((start, weighted, covered)) = acc
-                && covered > 0
-            {
-                push(start, weighted / covered as f64);
-            }
+            // Hourly means by the same code as `IntensitySeries::resample`.
+            time_weighted_buckets(overlapping, Resolution::HOUR.secs(), |start, mean, _| {
+                push(start, mean)
+            });
         }
         if buckets.iter().all(Vec::is_empty) {
             return None;
