@@ -130,7 +130,25 @@ impl Child {
 
     /// Waits for the child, then stops forwarding. Returns its status and the last signal kite
     /// received meanwhile (if any).
-    pub fn wait(mut self) -> io::Result<(ExitStatus, Option<i32>)> {
+    pub fn wait(self) -> io::Result<(ExitStatus, Option<i32>)> {
+        self.wait_then(|| ())
+    }
+
+    /// Like [`Child::wait`], but calls `before_reap` once the child has exited and before it is
+    /// reaped. Until then it is a zombie whose `/proc/<pid>/stat` still holds its own CPU time
+    /// and its reaped children's; reaping moves both into kite's `cutime`, out of the tree.
+    pub fn wait_then(
+        mut self,
+        before_reap: impl FnOnce(),
+    ) -> io::Result<(ExitStatus, Option<i32>)> {
+        use nix::sys::wait::{Id, WaitPidFlag, waitid};
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(i32::MAX));
+        // Any other result means the exit is known, or cannot be waited for without reaping:
+        // `before_reap` still runs, and the reap below reports a real error.
+        while let Err(nix::errno::Errno::EINTR) =
+            waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT)
+        {}
+        before_reap();
         let status = self.child.wait();
         self.handle.close();
         if let Some(t) = self.forwarder.take() {

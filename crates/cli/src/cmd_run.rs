@@ -125,7 +125,7 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<u8> {
         })
     });
 
-    let waited = child.wait();
+    let waited = child.wait_then(|| tracker.sample_now(Duration::from_secs(5)));
     done.store(true, Ordering::Relaxed);
     if let Some(t) = status_thread {
         let _ = t.join();

@@ -295,3 +295,35 @@ fn pue_comes_from_the_flag_then_the_config_file_and_says_which() {
     assert_eq!(from_flag["value"], 1.25);
     assert_eq!(from_flag["source"], "--pue");
 }
+
+#[test]
+fn a_command_shorter_than_one_interval_is_still_charged_its_cpu_time() {
+    // With a 10 s interval the only samples are at the start and after the command exits. Its
+    // CPU time must be read before kite reaps it: reaping moves it into kite's own `cutime`.
+    let kite = Kite::new();
+    let out = kite.run(&[
+        "run",
+        "--region",
+        "DE",
+        "--quiet",
+        "--json",
+        "--interval",
+        "10s",
+        "--",
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let devices = r["devices"].as_array().unwrap();
+    let cpu = devices.iter().find(|d| d["component"] == "cpu").unwrap();
+    let device = cpu["device_energy_kwh"].as_f64().unwrap();
+    let attributed = cpu["attributed_energy_kwh"].as_f64().unwrap();
+    // A busy loop on one of the machine's CPUs: a large share of its busy time, even with other
+    // tests running beside it; 0 if the final CPU time were lost.
+    assert!(
+        attributed > 0.1 * device && attributed <= device,
+        "{attributed} kWh of {device} kWh"
+    );
+}

@@ -26,7 +26,9 @@
 //!   compiler runs). Two cases stay lost, by construction of procfs: a process whose exit nobody
 //!   in the tree waited for (its parent ignored `SIGCHLD`, or had exited too: then init reaps it)
 //!   loses the CPU time after its last sample — its earlier time stays counted; and a process
-//!   born and gone within one interval that way is never seen at all. The count never goes
+//!   born and gone within one interval that way is never seen at all. The root itself is
+//!   reaped by the caller, outside the tree: `kite run` samples once more while the exited root
+//!   is still a zombie (its `stat` still holds its final CPU time), then reaps it. The count never goes
 //!   negative and never counts a tick twice (a property test checks both against a model).
 //! - **Double forks.** A descendant whose parent exits before any sample saw the descendant
 //!   (`(daemon &)` in a shell, within one interval) has already been reparented out of the tree

@@ -69,6 +69,30 @@ pub struct StoredSeries {
     pub last_fetched: Option<Timestamp>,
 }
 
+/// How long a statement waits for another process's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Switches the connection to WAL and returns the journal mode now in force.
+///
+/// Two processes opening a fresh file at once (`kite run` and a `kite runs` beside it) both
+/// hold a shared lock while asking for the exclusive one the switch needs; SQLite answers one
+/// of them `SQLITE_BUSY` at once, without calling the busy handler, to break the deadlock. So
+/// that one retries until the other has finished the switch or [`BUSY_TIMEOUT`] passes.
+fn wal_mode(conn: &Connection) -> rusqlite::Result<String> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// A handle on the store database.
 ///
 /// Durability: the database runs in WAL mode with `synchronous=NORMAL`. A committed upsert
@@ -97,10 +121,11 @@ impl Store {
             source,
         };
         let conn = Connection::open(path).map_err(open_err)?;
+        // Before any other statement: switching to WAL, or meeting a writer that is closing the
+        // file (its last-connection checkpoint holds an exclusive lock), must wait, not fail.
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         // WAL: readers never block the writer, and a commit is one sequential append.
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(open_err)?;
+        let mode = wal_mode(&conn).map_err(open_err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(open_err(rusqlite::Error::InvalidParameterName(format!(
                 "journal_mode is {mode}, WAL is needed (is the file on a network file system?)"
@@ -119,7 +144,7 @@ impl Store {
     fn set_up(mut conn: Connection, path: Option<PathBuf>) -> Result<Store, StoreError> {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // A second process writing (a fetch while an import runs) waits instead of failing.
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         // 64 MiB of page cache keeps a large import's b-tree pages in memory.
         conn.pragma_update(None, "cache_size", -65_536)?;
         conn.set_prepared_statement_cache_capacity(32);

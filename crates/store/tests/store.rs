@@ -475,3 +475,28 @@ fn the_source_filter_is_a_prefix() {
     assert_eq!(sources(None).len(), 3);
     assert!(sources(Some("watttime")).is_empty());
 }
+
+#[test]
+fn processes_opening_a_fresh_file_at_once_all_get_the_store() {
+    // `kite run` and a `kite runs` beside it may both be first to open a new store: both switch
+    // it to WAL, and SQLite answers one of them SQLITE_BUSY at once, without the busy handler.
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..20 {
+        let path = dir.path().join(format!("kite-{round}.sqlite3"));
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let path = path.clone();
+                let barrier = std::sync::Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Store::open(&path).map(|_| ()).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for opener in openers {
+            let opened = opener.join().unwrap();
+            assert!(opened.is_ok(), "round {round}: {opened:?}");
+        }
+    }
+}

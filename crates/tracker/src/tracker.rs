@@ -81,6 +81,10 @@ struct State {
     /// Close the current row at once (a phase started or ended, or the intensity changed).
     cut: bool,
     stop: Option<RunOutcome>,
+    /// [`Tracker::sample_now`] requests, numbered; `sampled` is the latest one a tick has served
+    /// (the tick's sample was taken after the request was made).
+    sample_requested: u64,
+    sampled: u64,
     finished: bool,
     dirty_phases: Vec<usize>,
     diagnostics: Diagnostics,
@@ -305,6 +309,8 @@ impl Tracker {
             next_segments: None,
             cut: false,
             stop: None,
+            sample_requested: 0,
+            sampled: 0,
             finished: false,
             dirty_phases: Vec::new(),
             diagnostics,
@@ -422,6 +428,34 @@ impl Tracker {
         st.next_segments = Some(segments);
         st.cut = true;
         self.shared.wake.notify_all();
+    }
+
+    /// Takes a sample now and returns once it is accounted (or after `timeout`, or at once if the
+    /// run has stopped).
+    ///
+    /// `kite run` calls this after its command has exited but before reaping it: the zombie's
+    /// `/proc` entry still holds its final CPU time, which reaping would move into kite's own
+    /// `cutime`, out of the measured tree.
+    pub fn sample_now(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.shared.lock();
+        if st.finished {
+            return;
+        }
+        st.sample_requested += 1;
+        let wanted = st.sample_requested;
+        st.cut = true;
+        self.shared.wake.notify_all();
+        while st.sampled < wanted && !st.finished {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            st = match self.shared.wake.wait_timeout(st, deadline - now) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
     }
 
     /// Takes a last sample, writes what is left, records how the run ended, and returns its
@@ -582,9 +616,9 @@ impl Worker {
     fn run(mut self) -> Result<RunRecord, TrackerError> {
         let mut next_tick = Instant::now() + self.interval;
         loop {
-            let stopping = {
+            let (stopping, request) = {
                 let mut st = self.shared.lock();
-                loop {
+                let stopping = loop {
                     if st.stop.is_some() {
                         break true;
                     }
@@ -599,9 +633,11 @@ impl Worker {
                         Ok((guard, _)) => guard,
                         Err(poisoned) => poisoned.into_inner().0,
                     };
-                }
+                };
+                // Read under the lock before sampling: this tick serves every request up to here.
+                (stopping, st.sample_requested)
             };
-            self.tick(stopping);
+            self.tick(stopping, request);
             if stopping {
                 return Ok(self.finish());
             }
@@ -616,7 +652,7 @@ impl Worker {
     }
 
     /// One sampling tick. Sampling happens outside the lock; accounting inside.
-    fn tick(&mut self, stopping: bool) {
+    fn tick(&mut self, stopping: bool, request: u64) {
         let mut notes: Vec<(String, String)> = Vec::new();
         let activity = match catch_unwind(AssertUnwindSafe(|| self.sampler.sample())) {
             Ok(Ok(a)) => {
@@ -668,6 +704,10 @@ impl Worker {
             st.diagnostics.note(&key, || message);
         }
         st.samples += 1;
+        if request > st.sampled {
+            st.sampled = request;
+            self.shared.wake.notify_all();
+        }
         let end_ms = self.shared.now_ms().max(self.tick_start_ms);
         let start_ms = self.tick_start_ms;
         self.tick_start_ms = end_ms;
