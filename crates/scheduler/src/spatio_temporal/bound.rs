@@ -510,9 +510,14 @@ fn add_potential(
     }
 }
 
-/// `steps` projected subgradient steps on λ from the best point, with Polyak's step towards
-/// the greedy's objective (an upper bound on the optimum); the step factor halves after five
-/// steps without improvement. With `seeds`, collects the windows the jobs pick on the way.
+/// `steps` projected subgradient steps on λ from the best point. Each step is Polyak's towards
+/// a target level `best + δ` (not towards the greedy's objective, which lies 30–40 % above the
+/// bound on capacitated benchmarks and made the steps overshoot), along `0.8 g + 0.2 ×` the
+/// previous direction (damps the zig-zag between neighbouring slots). δ starts at 5 % of the
+/// distance to the greedy's objective, grows by half when a step gets at least halfway to the
+/// target, and halves after five steps without improvement. On the benchmark's 1,000-, 3,000-
+/// and 10,000-job instances this certifies 0.08–0.7 % more than the plain rule in the same 100
+/// steps (`docs/benchmarks.md`). With `seeds`, collects the windows the jobs pick on the way.
 fn polish(
     model: &Model,
     steps: u32,
@@ -525,8 +530,9 @@ fn polish(
     let mut prices = Prices::zero(model);
     prices.lambda = best.1.clone();
     prices.refresh();
-    let mut factor = 1.0;
+    let mut delta = 0.05 * (upper - best.0).abs().max(1.0);
     let mut stale = 0;
+    let mut direction: Vec<Vec<f64>> = Vec::new();
     let mut pass = lagrangian(model, &prices);
     for _ in 0..steps {
         if let Some(seeds) = seeds.as_deref_mut() {
@@ -540,11 +546,19 @@ fn polish(
             break;
         }
         let g = subgradient(model, &pass, &prices);
+        if direction.is_empty() {
+            direction = g;
+        } else {
+            for (dr, gr) in direction.iter_mut().zip(&g) {
+                for (d, &v) in dr.iter_mut().zip(gr) {
+                    *d = 0.8 * v + 0.2 * *d;
+                }
+            }
+        }
         // Components that would push a zero price below zero are projected away.
         let mut norm = 0.0;
-        let mut g = g;
-        for (r, gr) in g.iter_mut().enumerate() {
-            for (s, v) in gr.iter_mut().enumerate() {
+        for (r, dr) in direction.iter_mut().enumerate() {
+            for (s, v) in dr.iter_mut().enumerate() {
                 if *v < 0.0 && prices.lambda[r][s] <= 0.0 {
                     *v = 0.0;
                 }
@@ -554,8 +568,9 @@ fn polish(
         if norm <= 0.0 {
             break;
         }
-        let step = factor * (upper - pass.value) / norm;
-        for (r, gr) in g.iter().enumerate() {
+        // `pass.value ≤ best.0`, so the step is positive.
+        let step = (best.0 + delta - pass.value) / norm;
+        for (r, gr) in direction.iter().enumerate() {
             for (s, &v) in gr.iter().enumerate() {
                 if v != 0.0 {
                     let l = prices.lambda[r][s] + step * v;
@@ -567,12 +582,15 @@ fn polish(
         pass = lagrangian(model, &prices);
         out.subgradient_steps += 1;
         if pass.value > best.0 {
+            if pass.value >= best.0 + 0.5 * delta {
+                delta *= 1.5;
+            }
             *best = (pass.value, prices.lambda.clone());
             stale = 0;
         } else {
             stale += 1;
             if stale >= 5 {
-                factor /= 2.0;
+                delta /= 2.0;
                 stale = 0;
             }
         }
