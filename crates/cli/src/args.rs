@@ -46,6 +46,8 @@ pub enum Command {
     Plan(Box<PlanArgs>),
     /// Replay real intensity traces to compare scheduling policies (a scenario file).
     Simulate(Box<crate::cmd_simulate::SimulateArgs>),
+    /// Forecast grid intensity 1–96 h ahead, or backtest the forecasters on past data.
+    Forecast(Box<crate::cmd_forecast::ForecastArgs>),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -6,6 +6,7 @@
 
 mod args;
 mod child;
+mod cmd_forecast;
 mod cmd_intensity;
 mod cmd_monitor;
 mod cmd_plan;
@@ -51,6 +52,7 @@ fn run(cli: args::Cli) -> Result<u8> {
         args::Command::Monitor(a) => ok(runtime.block_on(cmd_monitor::run(&cli.global, *a))),
         args::Command::Plan(a) => runtime.block_on(cmd_plan::run(&cli.global, *a)),
         args::Command::Simulate(a) => cmd_simulate::run(&cli.global, *a),
+        args::Command::Forecast(a) => ok(runtime.block_on(cmd_forecast::run(&cli.global, *a))),
     }
 }
 

@@ -118,6 +118,8 @@ pub enum SourceKind {
     Live,
     /// kite's local SQLite store (imports and cached fetches).
     Store,
+    /// kite's own forecast from the latest measured data in the store (see `forecast.rs`).
+    Forecast,
     /// The dataset compiled into the binary.
     Embedded,
 }
@@ -127,6 +129,7 @@ impl SourceKind {
         match s.trim().to_ascii_lowercase().as_str() {
             "live" => Some(SourceKind::Live),
             "store" => Some(SourceKind::Store),
+            "forecast" => Some(SourceKind::Forecast),
             "embedded" => Some(SourceKind::Embedded),
             _ => None,
         }
@@ -137,6 +140,7 @@ impl SourceKind {
         match self {
             SourceKind::Live => "live",
             SourceKind::Store => "store",
+            SourceKind::Forecast => "forecast",
             SourceKind::Embedded => "embedded",
         }
     }
@@ -269,14 +273,19 @@ impl Config {
             None => default_database_path()?,
         };
         let fallback = match raw.fallback {
-            None => vec![SourceKind::Live, SourceKind::Store, SourceKind::Embedded],
+            None => vec![
+                SourceKind::Live,
+                SourceKind::Store,
+                SourceKind::Forecast,
+                SourceKind::Embedded,
+            ],
             Some(list) => {
                 let mut out = Vec::new();
                 for item in &list {
                     let kind = SourceKind::parse(item).ok_or_else(|| EngineError::Config {
                         field: "fallback".into(),
                         message: format!(
-                            "`{item}` is not a source: use any of \"live\", \"store\", \"embedded\""
+                            "`{item}` is not a source: use any of \"live\", \"store\", \"forecast\", \"embedded\""
                         ),
                     })?;
                     if !out.contains(&kind) {
@@ -446,7 +455,12 @@ mod tests {
         assert_eq!(cfg.providers.len(), 3);
         assert_eq!(
             cfg.fallback,
-            vec![SourceKind::Live, SourceKind::Store, SourceKind::Embedded]
+            vec![
+                SourceKind::Live,
+                SourceKind::Store,
+                SourceKind::Forecast,
+                SourceKind::Embedded
+            ]
         );
         assert!(
             !format!("{cfg:?}").contains("secret-token"),

@@ -55,6 +55,9 @@ pub enum EngineError {
     /// Bad request parameters, e.g. a resolution finer than the data.
     #[error("{0}")]
     Request(String),
+    /// kite's own forecaster could not forecast (the message says why and what to do).
+    #[error("forecast: {0}")]
+    Forecast(String),
 }
 
 impl From<kite_ingest::ImportError> for EngineError {

@@ -7,6 +7,7 @@
 
 mod config;
 mod error;
+mod forecast;
 mod import;
 mod jobs;
 mod measure;
@@ -20,6 +21,10 @@ pub use config::{
     default_database_path,
 };
 pub use error::EngineError;
+pub use forecast::{
+    ForecastHistory, LOOKBACK_DAYS, MAX_HORIZON_HOURS, embedded_history, forecast_series,
+    stored_history,
+};
 pub use import::{ImportSummary, import_files};
 pub use jobs::{
     DEFAULT_MIN_CHUNK, InterruptibleRules, InterruptibleSpec, JobContext, JobFileError, JobSpec,

@@ -197,6 +197,7 @@ impl IntensityService {
             let candidates = match kind {
                 SourceKind::Live => self.live(zone, window, req, now, &mut notes).await,
                 SourceKind::Store => self.stored(zone, window, req, &mut notes),
+                SourceKind::Forecast => self.forecasted(zone, &acc, req, now, &mut notes),
                 SourceKind::Embedded => embedded(zone, &acc, req, &mut notes),
             };
             for series in candidates {
@@ -222,7 +223,12 @@ impl IntensityService {
                 };
                 acc.add(&series);
             }
-            if acc.covered_secs() == before && !acc.is_complete() && kind != &SourceKind::Live {
+            // Live and forecast are silent when they add nothing: a zone without a provider, or
+            // a window in the past, is the usual case, not a fallback worth a note.
+            if acc.covered_secs() == before
+                && !acc.is_complete()
+                && !matches!(kind, SourceKind::Live | SourceKind::Forecast)
+            {
                 notes.push(Note {
                     source: kind.as_str().into(),
                     message: format!(
@@ -354,6 +360,87 @@ impl IntensityService {
                 notes.push(Note {
                     source: "store".into(),
                     message: format!("query failed, falling back: {e}"),
+                });
+                Vec::new()
+            }
+        }
+    }
+}
+
+impl IntensityService {
+    /// kite's own forecast for what is still uncovered after the issue time: issued at the end
+    /// of the latest measured data in the store (never after `now`), at most
+    /// [`crate::MAX_HORIZON_HOURS`] ahead. Nothing when the store has no measured history, or
+    /// when the uncovered time lies before the issue time or beyond the horizon.
+    fn forecasted(
+        &self,
+        zone: &Zone,
+        acc: &Coverage,
+        req: &IntensityRequest,
+        now: Timestamp,
+        notes: &mut Vec<Note>,
+    ) -> Vec<IntensitySeries> {
+        let Some(store) = &self.store else {
+            return Vec::new();
+        };
+        let uncovered = acc.uncovered();
+        let Some(&(_, last_end)) = uncovered.last() else {
+            return Vec::new();
+        };
+        let history = {
+            let store = store.lock().unwrap_or_else(|e| e.into_inner());
+            let path = store
+                .path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            match crate::forecast::stored_history(&store, &path, &zone.key, req.signal, now) {
+                Ok(Some(h)) => h,
+                Ok(None) => return Vec::new(),
+                Err(e) => {
+                    notes.push(Note {
+                        source: "forecast".into(),
+                        message: format!("skipped: {e}"),
+                    });
+                    return Vec::new();
+                }
+            }
+        };
+        let issue = history.history.end();
+        let horizon_end = issue.as_second() + 3600 * crate::MAX_HORIZON_HOURS as i64;
+        if !uncovered
+            .iter()
+            .any(|&(s, e)| e > issue.as_second() && s < horizon_end)
+        {
+            return Vec::new();
+        }
+        let hours = usize::try_from((last_end.min(horizon_end) - issue.as_second() + 3599) / 3600)
+            .unwrap_or(0)
+            .max(1);
+        match crate::forecast::forecast_series(&zone.key, req.signal, &history, None, hours, "auto")
+        {
+            Ok((series, output)) => {
+                notes.push(Note {
+                    source: "forecast".into(),
+                    message: format!(
+                        "kite's own forecast ({}) issued at {} from {}, for what no provider or \
+                         stored forecast covered",
+                        output.model,
+                        output.issue_at.strftime("%Y-%m-%dT%H:%MZ"),
+                        history.source
+                    ),
+                });
+                for n in output.notes {
+                    notes.push(Note {
+                        source: "forecast".into(),
+                        message: n,
+                    });
+                }
+                vec![series.slice(acc.window)]
+            }
+            Err(e) => {
+                notes.push(Note {
+                    source: "forecast".into(),
+                    message: format!("skipped: {e}"),
                 });
                 Vec::new()
             }
