@@ -8,6 +8,11 @@
 # reports kite's own CPU time and peak RSS (getrusage(RUSAGE_SELF), printed in `kite run --json`),
 # since GNU time's peak RSS is the maximum over kite and its child.
 #
+# kite is measured as built by `cargo build --release` (glibc). Where the musl target is installed
+# (`rustup target add x86_64-unknown-linux-musl`, Debian's musl-tools), a static build runs beside
+# it at 1 s as `kite-static-1s`: it maps no ld.so, libc or libm (about 2 MiB less resident), but a
+# static binary cannot dlopen libnvidia-ml, so it has no GPU metering and is not what kite ships.
+#
 # Usage: scripts/bench-meter.sh [REPS]   (default 3). Needs python3 with venv, GNU time, network
 # access to PyPI for the throwaway CodeCarbon virtualenv.
 set -euo pipefail
@@ -22,6 +27,11 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 cargo build --release --quiet -p kite
 kite="$PWD/target/release/kite"
+kite_static=""
+if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl && command -v musl-gcc > /dev/null; then
+    cargo build --release --quiet -p kite --target x86_64-unknown-linux-musl
+    kite_static="$PWD/target/x86_64-unknown-linux-musl/release/kite"
+fi
 export KITE_DATABASE="$work/kite.sqlite3" XDG_CONFIG_HOME="$work/config"
 py="$venv/bin/python"
 wl="$PWD/scripts/bench/workload.py"
@@ -47,6 +57,9 @@ for i in $(seq "$reps"); do
     run untracked "$py" "$wl"
     run kite-1s "$kite" run --region DE --interval 1s --quiet --json --output-dir "$work" -- "$py" "$wl"
     run kite-100ms "$kite" run --region DE --interval 100ms --quiet --json --output-dir "$work" -- "$py" "$wl"
+    if [[ -n "$kite_static" ]]; then
+        run kite-static-1s "$kite_static" run --region DE --interval 1s --quiet --json --output-dir "$work" -- "$py" "$wl"
+    fi
     run codecarbon-1s "$py" "$wl" --codecarbon 1 "$work"
     run codecarbon-100ms "$py" "$wl" --codecarbon 0.1 "$work"
 done
@@ -60,7 +73,9 @@ for name, wall, cpu, rss in rows:
 med = {k: tuple(st.median(x[i] for x in v) for i in range(3)) for k, v in by.items()}
 base = med["untracked"]
 print(f"{'variant':18} {'wall s':>8} {'cpu s':>8} {'peak RSS MiB':>13} {'+wall s':>8} {'+cpu s':>8} {'+RSS MiB':>9}")
-for k in ["untracked", "kite-1s", "kite-100ms", "codecarbon-1s", "codecarbon-100ms"]:
+for k in ["untracked", "kite-1s", "kite-100ms", "kite-static-1s", "codecarbon-1s", "codecarbon-100ms"]:
+    if k not in med:
+        continue
     w, c, r = med[k]
     print(f"{k:18} {w:8.2f} {c:8.2f} {r/1024:13.1f} {w-base[0]:8.2f} {c-base[1]:8.2f} {(r-base[2])/1024:9.1f}")
 selfs = {}

@@ -271,3 +271,63 @@ fn bad_input_names_the_flag_the_value_and_the_fix() {
     ]);
     assert!(err.contains("--to 2021-07-10 is before --from"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_providers_forecast_is_shown_beside_kites_and_labelled() {
+    use kite_test_support::{FakeServer, Reply, Script, electricity_maps};
+    let kite = Kite::new();
+    let end = import_recent_daily_cycle(&kite, "DE", 45);
+    // Electricity Maps' documented forecast shape, for the 24 hours from the end of the data.
+    let points: Vec<String> = (0..24)
+        .map(|i| {
+            let t = kite_core::Timestamp::from_second(end + i * 3600).unwrap();
+            format!(
+                r#"{{"carbonIntensity": {}, "datetime": "{}"}}"#,
+                200 + i,
+                t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            )
+        })
+        .collect();
+    let updated = kite_core::Timestamp::from_second(end).unwrap();
+    let body = format!(
+        r#"{{"zone": "DE", "forecast": [{}], "updatedAt": "{}"}}"#,
+        points.join(", "),
+        updated.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    );
+    let script = Script::new();
+    script.times("/v3/carbon-intensity/forecast", 5, Reply::Body(body));
+    let server = FakeServer::start(electricity_maps::router(script)).await;
+    let config = kite.path("config.toml");
+    write(
+        &config,
+        &format!(
+            "[providers.electricity_maps]\nbase_url = \"{}\"\ntimeout_secs = 2\nmax_retries = 0\n",
+            server.base_url
+        ),
+    );
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = kite.cmd();
+        cmd.arg("--config")
+            .arg(&config)
+            .env("KITE_ELECTRICITY_MAPS_TOKEN", electricity_maps::TOKEN)
+            .args(["forecast", "DE", "--hours", "24", "--format", "json"]);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["history"].as_str().unwrap().starts_with("store:"), "{v}");
+    let provider = v["provider"].as_array().unwrap();
+    // The hours still ahead of now come from the provider's forecast, labelled with its name.
+    assert!(!provider.is_empty(), "{v}");
+    for p in provider {
+        assert_eq!(p["source"], "electricity_maps");
+        let t: kite_core::Timestamp = p["start"].as_str().unwrap().parse().unwrap();
+        let i = (t.as_second() - end) / 3600;
+        assert_eq!(p["gco2_per_kwh"].as_f64().unwrap(), (200 + i) as f64);
+    }
+    // kite's own forecast is still there, labelled as kite's.
+    assert_eq!(v["forecast"]["point"].as_array().unwrap().len(), 24);
+    assert!(v["source"].as_str().unwrap().starts_with("kite forecast"));
+}
