@@ -8,7 +8,7 @@
 
 use crate::args::{GlobalArgs, OutputFormat};
 use crate::cmd_intensity::load_config;
-use crate::render;
+use crate::render::{self, csv_field};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use kite_core::{
@@ -362,14 +362,6 @@ fn forecast_csv(doc: &ForecastDoc<'_>) -> String {
         );
     }
     out
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 fn parse_hours(s: &str) -> Result<usize> {
