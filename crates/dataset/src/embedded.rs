@@ -11,7 +11,7 @@ use kite_core::{
     GramsCo2PerKwh, IntensitySeries, Point, Provenance, Resolution, Signal, SignalMeta, TimeWindow,
     Timestamp, ZoneKey,
 };
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
 
 static HISTORY: &[u8] = include_bytes!("../../../data/history.bin");
 
@@ -155,11 +155,28 @@ fn source_rank(source: &str) -> u8 {
     }
 }
 
+/// Profiles already built in this process: `kite run` asks for the same zone at the start and
+/// at the end of a run, and each build decodes years of history (about half its start-up).
+static TYPICAL_WEEKS: Mutex<Vec<CachedWeek>> = Mutex::new(Vec::new());
+
+/// One entry of [`TYPICAL_WEEKS`]: the key and what `build_for_zone` gave for it.
+type CachedWeek = ((ZoneKey, Signal), Option<TypicalWeek>);
+
 impl TypicalWeek {
     /// The profile of `zone` and `signal` from the embedded series with the most recent full
     /// calendar year (ties: the source order of [`for_zone`]); if none has a full year, from the
-    /// series that ends last, over its last 52 weeks. Decodes one series.
+    /// series that ends last, over its last 52 weeks. Decodes one series, once per process.
     pub fn for_zone(zone: &ZoneKey, signal: Signal) -> Option<TypicalWeek> {
+        let mut cache = TYPICAL_WEEKS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, week)) = cache.iter().find(|((z, s), _)| z == zone && *s == signal) {
+            return week.clone();
+        }
+        let week = TypicalWeek::build_for_zone(zone, signal);
+        cache.push(((zone.clone(), signal), week.clone()));
+        week
+    }
+
+    fn build_for_zone(zone: &ZoneKey, signal: Signal) -> Option<TypicalWeek> {
         let candidates = for_zone(zone, signal);
         let with_full_year = candidates
             .iter()
@@ -386,6 +403,29 @@ mod tests {
             }
         );
         assert!(TypicalWeek::for_zone(&zone("FR"), Signal::AVERAGE_LIFECYCLE).is_none());
+    }
+
+    #[test]
+    fn a_cached_profile_is_the_one_a_fresh_build_gives() {
+        for (z, signal) in [
+            ("DE", Signal::AVERAGE_LIFECYCLE),
+            ("DE", Signal::AVERAGE_DIRECT),
+            ("US-CAL-CISO", Signal::MARGINAL_DIRECT),
+            ("FR", Signal::AVERAGE_LIFECYCLE),
+        ] {
+            let first = TypicalWeek::for_zone(&zone(z), signal);
+            let again = TypicalWeek::for_zone(&zone(z), signal);
+            assert_eq!(first, again, "{z} {signal}");
+            assert_eq!(
+                first,
+                TypicalWeek::build_for_zone(&zone(z), signal),
+                "{z} {signal}"
+            );
+            // The key is zone and signal: another signal of the same zone is not served from it.
+            if let Some(w) = &first {
+                assert_eq!(w.signal(), signal);
+            }
+        }
     }
 
     #[test]
