@@ -36,7 +36,7 @@ pub struct ForecastArgs {
     /// Hours to forecast (1 to 96).
     #[arg(long, default_value_t = 48)]
     pub hours: usize,
-    /// `auto` (the ensemble) or one model; `kite forecast backtest --help` lists them.
+    /// `auto` (the ensemble) or one of persistence, seasonal-naive, climatology, mstl, learned.
     #[arg(long, default_value = "auto")]
     pub model: String,
     /// Issue time (default: the end of the latest history). RFC 3339, a date, or now-2d.
@@ -64,7 +64,8 @@ pub struct BacktestArgs {
     /// Zone key, balancing authority or cloud region.
     #[arg(long)]
     pub region: String,
-    /// Models, comma-separated, or `all` (every model and the ensemble).
+    /// Models, comma-separated (persistence, seasonal-naive, climatology, mstl, learned,
+    /// ensemble), or `all`.
     #[arg(long, default_value = "all", value_delimiter = ',')]
     pub model: Vec<String>,
     /// First issue date (UTC).

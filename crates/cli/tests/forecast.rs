@@ -331,3 +331,18 @@ async fn a_live_providers_forecast_is_shown_beside_kites_and_labelled() {
     assert_eq!(v["forecast"]["point"].as_array().unwrap().len(), 24);
     assert!(v["source"].as_str().unwrap().starts_with("kite forecast"));
 }
+
+#[test]
+fn the_help_names_every_registered_model() {
+    let kite = Kite::new();
+    let help = kite.ok(&["forecast", "--help"]).replace('\n', " ");
+    let backtest = kite
+        .ok(&["forecast", "backtest", "--help"])
+        .replace('\n', " ");
+    for m in kite_forecast::model_names() {
+        if m != "ensemble" {
+            assert!(help.contains(m), "{m} missing from:\n{help}");
+        }
+        assert!(backtest.contains(m), "{m} missing from:\n{backtest}");
+    }
+}
