@@ -23,6 +23,11 @@ pub const LOOKBACK_DAYS: i64 = 400;
 /// The longest horizon kite forecasts (the models' common limit).
 pub const MAX_HORIZON_HOURS: usize = 96;
 
+/// The model behind the `forecast` step of the fallback chain: kite's best single model on the
+/// Jan–Jun 2021 validation window (docs/forecasting.md), and one fit (~20 ms) instead of the
+/// ensemble's ~60, so a plan or a `kite run` does not pay a second for its signal.
+pub const CHAIN_MODEL: &str = "learned";
+
 /// The history a forecast starts from.
 #[derive(Debug, Clone)]
 pub struct ForecastHistory {
@@ -119,6 +124,48 @@ pub fn embedded_history(
     })
 }
 
+/// The point forecast of [`CHAIN_MODEL`] from the end of `from`, as a labelled intensity series
+/// (no intervals: see [`forecast_series`] for those). Returns the series and the model label.
+pub fn point_series(
+    zone: &ZoneKey,
+    signal: Signal,
+    from: &ForecastHistory,
+    horizon: usize,
+) -> Result<(IntensitySeries, String), EngineError> {
+    let issue_at = from.history.end();
+    let (label, point) =
+        kite_forecast::point_forecast(CHAIN_MODEL, &from.history, issue_at, horizon)
+            .map_err(|e| EngineError::Forecast(e.to_string()))?;
+    let series = labelled(zone, signal, from, issue_at, &label, &point)?;
+    Ok((series, label))
+}
+
+fn labelled(
+    zone: &ZoneKey,
+    signal: Signal,
+    from: &ForecastHistory,
+    issue_at: Timestamp,
+    model: &str,
+    point: &[f64],
+) -> Result<IntensitySeries, EngineError> {
+    let meta = SignalMeta {
+        signal,
+        source: format!("kite forecast from {}", from.source),
+        fetched_at: None,
+        provenance: Provenance::Forecast {
+            issued_at: Some(issue_at),
+            model: format!("kite {model}"),
+        },
+    };
+    let points: Vec<(Timestamp, f64)> = point
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (issue_at + SignedDuration::from_hours(i as i64), *v))
+        .collect();
+    IntensitySeries::from_regular(zone.clone(), meta, Resolution::HOUR, points)
+        .map_err(|e| EngineError::Forecast(e.to_string()))
+}
+
 /// A forecast from `from`, issued at `issue_at` (default: the end of the history), as an
 /// intensity series labelled `Provenance::Forecast` with kite's model name and issue time.
 pub fn forecast_series(
@@ -138,22 +185,13 @@ pub fn forecast_series(
         model,
     })
     .map_err(|e| EngineError::Forecast(e.to_string()))?;
-    let meta = SignalMeta {
+    let series = labelled(
+        zone,
         signal,
-        source: format!("kite forecast from {}", from.source),
-        fetched_at: None,
-        provenance: Provenance::Forecast {
-            issued_at: Some(output.issue_at),
-            model: format!("kite {}", output.model),
-        },
-    };
-    let points: Vec<(Timestamp, f64)> = output
-        .point
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (output.start + SignedDuration::from_hours(i as i64), *v))
-        .collect();
-    let series = IntensitySeries::from_regular(zone.clone(), meta, Resolution::HOUR, points)
-        .map_err(|e| EngineError::Forecast(e.to_string()))?;
+        from,
+        output.start,
+        &output.model,
+        &output.point,
+    )?;
     Ok((series, output))
 }

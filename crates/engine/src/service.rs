@@ -368,7 +368,8 @@ impl IntensityService {
 }
 
 impl IntensityService {
-    /// kite's own forecast for what is still uncovered after the issue time: issued at the end
+    /// kite's own point forecast ([`crate::forecast::CHAIN_MODEL`]) for what is still uncovered
+    /// after the issue time: issued at the end
     /// of the latest measured data in the store (never after `now`), at most
     /// [`crate::MAX_HORIZON_HOURS`] ahead. Nothing when the store has no measured history, or
     /// when the uncovered time lies before the issue time or beyond the horizon.
@@ -416,25 +417,18 @@ impl IntensityService {
         let hours = usize::try_from((last_end.min(horizon_end) - issue.as_second() + 3599) / 3600)
             .unwrap_or(0)
             .max(1);
-        match crate::forecast::forecast_series(&zone.key, req.signal, &history, None, hours, "auto")
-        {
-            Ok((series, output)) => {
+        match crate::forecast::point_series(&zone.key, req.signal, &history, hours) {
+            Ok((series, model)) => {
                 notes.push(Note {
                     source: "forecast".into(),
                     message: format!(
-                        "kite's own forecast ({}) issued at {} from {}, for what no provider or \
-                         stored forecast covered",
-                        output.model,
-                        output.issue_at.strftime("%Y-%m-%dT%H:%MZ"),
+                        "kite's own forecast ({model}, point values; `kite forecast` adds \
+                         intervals) issued at {} from {}, for what no provider or stored \
+                         forecast covered",
+                        issue.strftime("%Y-%m-%dT%H:%MZ"),
                         history.source
                     ),
                 });
-                for n in output.notes {
-                    notes.push(Note {
-                        source: "forecast".into(),
-                        message: n,
-                    });
-                }
                 vec![series.slice(acc.window)]
             }
             Err(e) => {

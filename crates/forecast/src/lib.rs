@@ -52,7 +52,9 @@ pub use registry::{
     ModelOptions, UnknownModel, all_models, all_models_with, model_by_name, model_by_name_with,
     model_names,
 };
-pub use serve::{ForecastOutput, ForecastRequest, MemberWeight, ServeError, forecast};
+pub use serve::{
+    ForecastOutput, ForecastRequest, MemberWeight, ServeError, forecast, point_forecast,
+};
 pub use weather::{IssueRule, WeatherError, load_carboncast_weather};
 
 /// Hours per day, per week: the two seasonalities of grid intensity.

@@ -182,3 +182,42 @@ fn auto_is_the_weighted_ensemble() {
         out.intervals
     );
 }
+
+#[test]
+fn a_point_forecast_is_one_fit_of_the_model_or_a_labelled_fallback() {
+    use kite_forecast::{Input, Learned, Model, point_forecast};
+    let h = history(120);
+    let issue = end(&h);
+    let (label, point) = point_forecast("learned", &h, issue, 48).unwrap();
+    assert_eq!(label, "learned");
+    // Exactly what the model gives on the same input: no calibration, no blending.
+    let direct = Learned::default()
+        .forecast(&Input {
+            history_start: h.start,
+            history: h.before(issue),
+            issue_at: issue,
+            horizon: 48,
+            exogenous: None,
+        })
+        .unwrap();
+    assert_eq!(point.len(), 48);
+    for (a, b) in point.iter().zip(&direct) {
+        assert!((a - b.max(0.0)).abs() < 1e-9, "{a} vs {b}");
+    }
+    // Too little history for `learned` (5 weeks): a baseline stands in, and says why.
+    let short = history(10);
+    let (label, point) = point_forecast("learned", &short, end(&short), 24).unwrap();
+    assert!(
+        label.contains("fallback") && label.contains("learned"),
+        "{label}"
+    );
+    assert_eq!(point.len(), 24);
+    assert!(matches!(
+        point_forecast("learned", &h, issue, 0),
+        Err(ServeError::ZeroHorizon)
+    ));
+    assert!(matches!(
+        point_forecast("prophet", &h, issue, 24),
+        Err(ServeError::UnknownModel(_))
+    ));
+}
