@@ -7,7 +7,7 @@
 //! this module picks the history, renders, and maps errors to messages.
 
 use crate::args::{GlobalArgs, OutputFormat};
-use crate::cmd_intensity::load_config;
+use crate::cmd_intensity::{load_config, signal_arg};
 use crate::render::{self, csv_field};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
@@ -214,17 +214,6 @@ pub async fn run(global: &GlobalArgs, args: ForecastArgs) -> Result<()> {
         OutputFormat::Table => print!("{}", forecast_table(&doc)),
     }
     Ok(())
-}
-
-fn signal_arg(arg: Option<&str>, cfg: &Config) -> Result<Signal> {
-    match arg {
-        Some(s) => Signal::parse(s).ok_or_else(|| {
-            anyhow!(
-                "--signal `{s}` is not a signal: use average-lifecycle, average-direct or marginal"
-            )
-        }),
-        None => Ok(cfg.signal),
-    }
 }
 
 /// The history named by `--history`, measured data up to `not_after`.

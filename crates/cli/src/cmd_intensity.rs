@@ -19,6 +19,18 @@ pub fn load_config(global: &GlobalArgs) -> Result<Config> {
     Ok(cfg)
 }
 
+/// `--signal`, naming the accepted values when it is not one.
+pub fn parse_signal(s: &str) -> Result<Signal> {
+    Signal::parse(s).ok_or_else(|| {
+        anyhow!("--signal `{s}` is not a signal: use average-lifecycle, average-direct or marginal")
+    })
+}
+
+/// `--signal` if given, else the configured default.
+pub fn signal_arg(arg: Option<&str>, cfg: &Config) -> Result<Signal> {
+    arg.map_or(Ok(cfg.signal), parse_signal)
+}
+
 pub async fn run(global: &GlobalArgs, args: IntensityArgs) -> Result<()> {
     if let Some(IntensitySub::Import(import)) = args.sub {
         return run_import(global, import);
@@ -31,14 +43,7 @@ pub async fn run(global: &GlobalArgs, args: IntensityArgs) -> Result<()> {
         .clone()
         .or_else(|| cfg.region.clone())
         .ok_or(kite_engine::EngineError::NoRegion)?;
-    let signal = match &args.signal {
-        Some(s) => Signal::parse(s).ok_or_else(|| {
-            anyhow!(
-                "--signal `{s}` is not a signal: use average-lifecycle, average-direct or marginal"
-            )
-        })?,
-        None => cfg.signal,
-    };
+    let signal = signal_arg(args.signal.as_deref(), &cfg)?;
     let resolution = args
         .resolution
         .as_deref()
@@ -99,15 +104,7 @@ pub async fn run(global: &GlobalArgs, args: IntensityArgs) -> Result<()> {
 fn run_import(global: &GlobalArgs, args: ImportArgs) -> Result<()> {
     let cfg = load_config(global)?;
     let now = SystemClock.now();
-    let signal = args
-        .signal
-        .as_deref()
-        .map(|s| {
-            Signal::parse(s).ok_or_else(|| {
-                anyhow!("--signal `{s}` is not a signal: use average-lifecycle, average-direct or marginal")
-            })
-        })
-        .transpose()?;
+    let signal = args.signal.as_deref().map(parse_signal).transpose()?;
     if !(args.max_value.is_finite() && args.max_value > 0.0) {
         bail!(
             "--max-value {} is not a positive number of gCO2e/kWh",

@@ -6,8 +6,7 @@ use crate::cmd_intensity::load_config;
 use crate::render;
 use anyhow::{Result, anyhow, bail};
 use kite_core::{
-    Clock, GramsCo2PerKwh, Resolution, Signal, SignedDuration, SystemClock, Timestamp, Watts,
-    ZoneKey,
+    Clock, GramsCo2PerKwh, Resolution, SignedDuration, SystemClock, Timestamp, Watts, ZoneKey,
 };
 use kite_engine::{
     IntensityService, InterruptibleRules, InterruptibleSpec, JobContext, JobSpec, PlanSignals,
@@ -33,14 +32,7 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<u8> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // Whole seconds: plans are read by people, and sub-second starts mean nothing to a grid.
     let now = Timestamp::from_second(clock.now().as_second())?;
-    let signal = match &args.signal {
-        Some(s) => Signal::parse(s).ok_or_else(|| {
-            anyhow!(
-                "--signal `{s}` is not a signal: use average-lifecycle, average-direct or marginal"
-            )
-        })?,
-        None => cfg.signal,
-    };
+    let signal = crate::cmd_intensity::signal_arg(args.signal.as_deref(), &cfg)?;
     let providers = kite_engine::build_providers(&cfg.providers)?;
     let store = kite_store::Store::open(&cfg.database)
         .map_err(|e| format!("cannot open {}: {e}", cfg.database.display()));
