@@ -53,10 +53,10 @@ pub fn stored_history(
         path: store_path.to_string(),
         source: Box::new(e),
     };
-    let catalog = store.catalog().map_err(store_err)?;
-    let Some(entry) = catalog
+    // Runs on every request the forecast step sees: an indexed lookup, not the store's catalog.
+    let extents = store.measured_extents(zone, signal).map_err(store_err)?;
+    let Some(entry) = extents
         .iter()
-        .filter(|e| &e.zone == zone && e.signal == signal && e.provenance == "measured")
         .filter(|e| e.resolution <= Resolution::HOUR && e.first < not_after)
         .max_by_key(|e| e.last_end.min(not_after))
     else {

@@ -69,6 +69,19 @@ pub struct StoredSeries {
     pub last_fetched: Option<Timestamp>,
 }
 
+/// One source's measured data for a zone and signal: what [`Store::measured_extents`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasuredExtent {
+    /// The source label.
+    pub source: String,
+    /// The coarsest resolution among its stored series.
+    pub resolution: Resolution,
+    /// Start of the first stored point.
+    pub first: Timestamp,
+    /// End of the last stored point.
+    pub last_end: Timestamp,
+}
+
 /// How long a statement waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -180,6 +193,16 @@ impl Store {
         source: Option<&str>,
     ) -> Result<Vec<IntensitySeries>, StoreError> {
         query::query(&self.conn, zone, signal, window, source)
+    }
+
+    /// The measured data of `zone` and `signal`, one entry per source: the same extents as the
+    /// matching [`Store::catalog`] entries, without counting every row of the store.
+    pub fn measured_extents(
+        &self,
+        zone: &ZoneKey,
+        signal: Signal,
+    ) -> Result<Vec<MeasuredExtent>, StoreError> {
+        query::measured_extents(&self.conn, zone, signal)
     }
 
     /// What the store holds, per (zone, signal, source, provenance kind), sorted that way.

@@ -4,7 +4,7 @@
 //! reads from `window.start - resolution` so a point that starts before the window but reaches
 //! into it is returned too.
 
-use crate::{StoreError, StoredSeries};
+use crate::{MeasuredExtent, StoreError, StoredSeries};
 use kite_core::{
     GramsCo2PerKwh, IntensitySeries, Point, Provenance, Resolution, Signal, SignalMeta, TimeWindow,
     Timestamp, ZoneKey,
@@ -175,6 +175,37 @@ fn merge(mut rows: Vec<Row>) -> Vec<Row> {
         kept.push(r);
     }
     kept
+}
+
+/// Per source: the measured data of one zone and signal, from the `series_identity` index and
+/// the observations' primary key only (no row counts, unlike [`catalog`]).
+pub(crate) fn measured_extents(
+    conn: &rusqlite::Connection,
+    zone: &ZoneKey,
+    signal: Signal,
+) -> Result<Vec<MeasuredExtent>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.source, max(s.resolution_secs),
+                min((SELECT min(start) FROM observation o WHERE o.series_id = s.id)),
+                max((SELECT start + duration FROM observation o WHERE o.series_id = s.id
+                     ORDER BY start DESC LIMIT 1))
+         FROM series s
+         WHERE s.zone = ?1 AND s.signal = ?2 AND s.provenance = 'measured'
+           AND EXISTS (SELECT 1 FROM observation o WHERE o.series_id = s.id)
+         GROUP BY s.source
+         ORDER BY s.source",
+    )?;
+    let mut rows = stmt.query((zone.as_str(), signal.as_str()))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(MeasuredExtent {
+            source: r.get(0)?,
+            resolution: resolution(r.get(1)?)?,
+            first: timestamp(r.get(2)?)?,
+            last_end: timestamp(r.get(3)?)?,
+        });
+    }
+    Ok(out)
 }
 
 pub(crate) fn catalog(conn: &rusqlite::Connection) -> Result<Vec<StoredSeries>, StoreError> {

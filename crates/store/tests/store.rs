@@ -500,3 +500,46 @@ fn processes_opening_a_fresh_file_at_once_all_get_the_store() {
         }
     }
 }
+
+#[test]
+fn measured_extents_agree_with_the_catalog_for_one_zone_and_signal() {
+    let mut store = Store::open_in_memory().unwrap();
+    let lc = Signal::AVERAGE_LIFECYCLE;
+    let forecast = hourly(lc, "em", &[Some(9.0); 48]).with_meta(SignalMeta {
+        provenance: Provenance::Forecast {
+            issued_at: Some(at(0)),
+            model: "m".into(),
+        },
+        ..meta(lc, "em", 0)
+    });
+    store
+        .upsert(&[
+            hourly(lc, "em", &[Some(1.0), None, Some(3.0)]),
+            hourly(
+                lc,
+                "import:a",
+                &[None, None, Some(2.0), Some(2.0), Some(2.0)],
+            ),
+            hourly(Signal::AVERAGE_DIRECT, "em", &[Some(5.0); 10]),
+            forecast,
+        ])
+        .unwrap();
+    let extents = store.measured_extents(&zone("DE"), lc).unwrap();
+    let expected: Vec<_> = store
+        .catalog()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.zone == zone("DE") && e.signal == lc && e.provenance == "measured")
+        .map(|e| kite_store::MeasuredExtent {
+            source: e.source,
+            resolution: e.resolution,
+            first: e.first,
+            last_end: e.last_end,
+        })
+        .collect();
+    assert_eq!(expected.len(), 2, "{expected:?}");
+    assert_eq!(extents, expected);
+    assert_eq!(extents[0].source, "em");
+    assert_eq!((extents[0].first, extents[0].last_end), (at(0), at(3)));
+    assert!(store.measured_extents(&zone("FR"), lc).unwrap().is_empty());
+}
