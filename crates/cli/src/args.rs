@@ -48,6 +48,13 @@ pub enum Command {
     Simulate(Box<crate::cmd_simulate::SimulateArgs>),
     /// Forecast grid intensity 1–96 h ahead, or backtest the forecasters on past data.
     Forecast(Box<crate::cmd_forecast::ForecastArgs>),
+    /// The verifiable ledger: append records, sign checkpoints, prove, export and verify.
+    Ledger(Box<crate::cmd_ledger::LedgerArgs>),
+    /// The books of a period from the ledger: scopes 1-3, SCI, 24/7 CFE, water, top jobs, trend.
+    Report(Box<crate::cmd_report::ReportArgs>),
+    /// Check public claims ("100 % renewable", "carbon neutral", "net zero", "X % lower")
+    /// against the books; exits 2 if any claim is not supported.
+    CheckClaims(Box<crate::cmd_claims::CheckClaimsArgs>),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -155,6 +162,17 @@ pub enum MeterArg {
     Model,
 }
 
+/// Lifecycle stage of a run (kept apart in the books).
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum StageArg {
+    /// Model training or fine-tuning.
+    Training,
+    /// Serving or batch inference.
+    Inference,
+    /// Anything else.
+    Other,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Grid zone or cloud region the job runs in (e.g. DE, aws:eu-west-1). Defaults to `region`
@@ -186,6 +204,23 @@ pub struct RunArgs {
     /// Print the run record as JSON on stdout after the command ends (the summary goes to stderr).
     #[arg(long)]
     pub json: bool,
+    /// Team the run is booked to in the ledger.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Lifecycle stage the run is booked to in the ledger.
+    #[arg(long, value_enum, default_value = "other")]
+    pub stage: StageArg,
+    /// Append the run's footprint to this ledger (default: $KITE_LEDGER, then ledger.sqlite3
+    /// next to kite's database if `kite ledger init` created it; no ledger, no append).
+    #[arg(long, value_name = "PATH", env = "KITE_LEDGER")]
+    pub ledger: Option<PathBuf>,
+    /// A plan from `kite plan --format json`: with --job, the run is that planned job, and its
+    /// outcome (planned vs actual start, emissions vs running at once) goes to the ledger too.
+    #[arg(long, value_name = "PLAN.json", requires = "job")]
+    pub plan: Option<PathBuf>,
+    /// The planned job's id in --plan.
+    #[arg(long, requires = "plan")]
+    pub job: Option<String>,
     /// The command and its arguments (after `--`).
     #[arg(
         required = true,

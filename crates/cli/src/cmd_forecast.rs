@@ -534,17 +534,8 @@ fn backtest_csv(r: &BacktestReport) -> String {
     out
 }
 
-/// MAPE by forecast day, one polyline per model, with the values printed at each point.
+/// MAPE by forecast day, one line per model, with each day's value in a marker's tooltip.
 fn backtest_chart(r: &BacktestReport) -> String {
-    const W: f64 = 720.0;
-    const H: f64 = 420.0;
-    const L: f64 = 70.0;
-    const R: f64 = 200.0;
-    const T: f64 = 50.0;
-    const B: f64 = 50.0;
-    const COLOURS: [&str; 8] = [
-        "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
-    ];
     let days = r
         .models
         .iter()
@@ -552,86 +543,45 @@ fn backtest_chart(r: &BacktestReport) -> String {
         .max()
         .unwrap_or(1)
         .max(1);
-    let max = r
+    let legend: Vec<_> = r
         .models
         .iter()
-        .flat_map(|m| m.days.iter().map(|d| d.mape))
-        .filter(|v| v.is_finite())
-        .fold(1.0_f64, f64::max)
-        * 1.1;
-    let x = |d: usize| L + (W - L - R) * (d as f64 - 0.5) / days as f64;
-    let y = |v: f64| H - B - (H - T - B) * (v / max);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(
-        s,
-        r#"<text x="{L}" y="25" font-size="14">{}: MAPE by forecast day ({} issues)</text>"#,
-        xml(&r.zone_label),
-        r.issues
-    );
-    for i in 0..=4 {
-        let v = max * i as f64 / 4.0;
-        let _ = writeln!(
-            s,
-            r##"<line x1="{L}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{v:.1} %</text>"##,
-            W - R,
-            L - 6.0,
-            y(v) + 4.0,
-            y = y(v)
-        );
-    }
-    for d in 1..=days {
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.1}" y="{}" text-anchor="middle">day {d}</text>"#,
-            x(d),
-            H - B + 20.0
-        );
-    }
+        .enumerate()
+        .map(|(i, m)| kite_chart::LegendItem::line(m.model.clone(), kite_chart::PALETTE[i % 8]))
+        .collect();
+    let frame = kite_chart::Frame::new(
+        format!(
+            "{}: MAPE by forecast day ({} issues)",
+            r.zone_label, r.issues
+        ),
+        720.0,
+        420.0,
+    )
+    .description("Mean absolute percentage error of each model's forecasts, by day ahead.")
+    .margins(70.0, 200.0, 50.0, 50.0);
+    let (mut svg, plot) = kite_chart::frame(&frame);
+    let mut chart = kite_chart::LineChart::new(kite_chart::XAxis::Categories(
+        (1..=days).map(|d| format!("day {d}")).collect(),
+    ))
+    .y(kite_chart::YAxis::new("MAPE", " %"));
+    chart.max_x_labels = days;
     for (i, m) in r.models.iter().enumerate() {
-        let c = COLOURS[i % COLOURS.len()];
-        let pts: Vec<String> = m
+        let points = m
             .days
             .iter()
-            .filter(|d| d.mape.is_finite())
-            .map(|d| format!("{:.1},{:.1}", x(d.day), y(d.mape)))
+            .map(|d| (d.day as f64 - 1.0, d.mape))
             .collect();
-        let _ = writeln!(
-            s,
-            r#"<polyline fill="none" stroke="{c}" stroke-width="2" points="{}"/>"#,
-            pts.join(" ")
-        );
-        for d in m.days.iter().filter(|d| d.mape.is_finite()) {
-            let _ = writeln!(
-                s,
-                r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{c}"><title>{} day {}: {:.2} %</title></circle>"#,
-                x(d.day),
-                y(d.mape),
-                xml(&m.model),
-                d.day,
-                d.mape
-            );
-        }
-        let _ = writeln!(
-            s,
-            r#"<rect x="{}" y="{}" width="12" height="12" fill="{c}"/><text x="{}" y="{}">{}</text>"#,
-            W - R + 15.0,
-            T + 20.0 * i as f64,
-            W - R + 32.0,
-            T + 20.0 * i as f64 + 10.0,
-            xml(&m.model)
+        let tips = m
+            .days
+            .iter()
+            .map(|d| format!("{} day {}: {:.2} %", m.model, d.day, d.mape))
+            .collect();
+        chart = chart.series(
+            kite_chart::Series::line(m.model.clone(), kite_chart::PALETTE[i % 8], points)
+                .markers(tips),
         );
     }
-    s.push_str("</svg>\n");
-    s
-}
-
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    chart.draw(&mut svg, plot);
+    kite_chart::legend_column(&mut svg, plot.right() + 15.0, plot.y, &legend);
+    svg.finish()
 }

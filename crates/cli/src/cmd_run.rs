@@ -71,6 +71,16 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<u8> {
     )
     .await?;
 
+    let booking = crate::books::RunBooking::prepare(
+        global,
+        crate::books::BookingArgs {
+            ledger: args.ledger.as_deref(),
+            team: args.team.clone(),
+            stage: args.stage,
+            plan: args.plan.as_deref().zip(args.job.as_deref()),
+        },
+    )?;
+
     // Runs that a crashed kite left `running` are marked interrupted, never silently dropped.
     let mut store = kite_store::Store::open(&store_path)
         .with_context(|| format!("opening the store at {}", store_path.display()))?;
@@ -171,6 +181,10 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<u8> {
     let record = tracker.stop(outcome).context("finishing the measurement")?;
 
     let csv = kite_tracker::codecarbon::append_row(&csv_path, &record, &prepared.host);
+    // Booked before the overhead is read, so kite's reported cost includes the append.
+    let booked = booking
+        .as_ref()
+        .map(|b| (b.path(), b.book(&record, &store_path)));
     let overhead = render_run::Overhead::of_this_process();
     eprint!(
         "{}",
@@ -182,6 +196,31 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<u8> {
             &store_path,
         )
     );
+    if let Some((ledger, booked)) = booked {
+        // The run is already stored; a failed append is reported, and the job's exit code still
+        // passes through.
+        match booked {
+            Ok((range, notes)) => {
+                for n in notes {
+                    eprintln!("kite: note: {n}");
+                }
+                eprintln!(
+                    "kite: booked in the ledger {} as entr{} {}",
+                    ledger.display(),
+                    if range.end - range.start == 1 {
+                        "y"
+                    } else {
+                        "ies"
+                    },
+                    range.map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+                );
+            }
+            Err(e) => eprintln!(
+                "kite: error: run {} is stored but not booked: {e:#}",
+                record.run_id
+            ),
+        }
+    }
     if args.json {
         crate::emit(&render_run::record_json(&record, &overhead)?)?;
     }

@@ -5,12 +5,16 @@
 //! causes, and map to a non-zero exit code.
 
 mod args;
+mod books;
 mod child;
+mod cmd_claims;
 mod cmd_forecast;
 mod cmd_intensity;
+mod cmd_ledger;
 mod cmd_monitor;
 mod cmd_plan;
 mod cmd_regions;
+mod cmd_report;
 mod cmd_run;
 mod cmd_runs;
 mod cmd_simulate;
@@ -53,6 +57,9 @@ fn run(cli: args::Cli) -> Result<u8> {
         args::Command::Plan(a) => runtime.block_on(cmd_plan::run(&cli.global, *a)),
         args::Command::Simulate(a) => cmd_simulate::run(&cli.global, *a),
         args::Command::Forecast(a) => ok(runtime.block_on(cmd_forecast::run(&cli.global, *a))),
+        args::Command::Ledger(a) => cmd_ledger::run(&cli.global, *a),
+        args::Command::Report(a) => cmd_report::run(&cli.global, *a),
+        args::Command::CheckClaims(a) => cmd_claims::run(&cli.global, *a),
     }
 }
 

@@ -1,12 +1,14 @@
-//! A hand-written SVG chart of one experiment: the actual intensity of the zones the jobs may
+//! An SVG chart (drawn with kite-chart) of one experiment: the actual intensity of the zones the jobs may
 //! use (top panel) and, below it, one lane per policy with seed 0's job pieces placed on the same
 //! time axis. Colour means zone, in the lines and in the bars, so a moved job shows its zone.
 
 use crate::error::{SimError, invalid};
 use crate::report::{ExperimentSample, Report};
 use crate::trace::Traces;
+use kite_chart::{
+    Frame, LegendItem, LineChart, PALETTE, Rect, Series, XAxis, YAxis, ink, time_ticks,
+};
 use kite_core::Timestamp;
-use std::fmt::Write;
 
 /// Which experiment and which stretch of time to draw.
 #[derive(Debug, Clone)]
@@ -28,15 +30,6 @@ const TOP: f64 = 60.0;
 const PANEL: f64 = 220.0;
 const ROW: f64 = 7.0;
 const MAX_ROWS: usize = 60;
-const ZONE_COLOURS: [&str; 6] = [
-    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
-];
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
 
 fn pick<'a>(report: &'a Report, opts: &ChartOptions) -> Result<&'a ExperimentSample, SimError> {
     report
@@ -89,8 +82,7 @@ pub fn chart_svg(
         .unwrap_or(report.from)
         .as_second();
     let to = from + i64::from(opts.days) * 86_400;
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let x = |t: i64| LEFT + (t - from) as f64 / (to - from) as f64 * plot_w;
+    let x = |t: i64| LEFT + (t - from) as f64 / (to - from) as f64 * (WIDTH - LEFT - RIGHT);
 
     // Zones drawn: the home first, then any other zone a job ran in.
     let mut zones: Vec<String> = vec![sample.home.clone()];
@@ -103,29 +95,32 @@ pub fn chart_svg(
     }
     let colour = |zone: &str| {
         let i = zones.iter().position(|z| z == zone).unwrap_or(0);
-        ZONE_COLOURS[i % ZONE_COLOURS.len()]
+        PALETTE[i % PALETTE.len()]
     };
 
-    // Intensity lines.
-    let mut max_v: f64 = 0.0;
-    let mut lines = Vec::new();
+    // Intensity: one step series per zone, dashed for the zones other than the home.
+    let mut panel =
+        LineChart::new(XAxis::Time { from, to }).y(YAxis::new("gCO2e/kWh (actual)", ""));
+    panel.max_x_labels = 15;
     for zone in &zones {
         let Some(zt) = traces.zones.iter().find(|z| z.zone.as_str() == zone) else {
             continue;
         };
-        let mut pts: Vec<(i64, f64)> = Vec::new();
-        for (k, v) in zt.values.iter().enumerate() {
-            let t = traces.start + k as i64 * traces.step;
-            if t + traces.step <= from || t >= to || v.is_nan() {
-                continue;
-            }
-            max_v = max_v.max(*v);
-            pts.push((t, *v));
-        }
-        lines.push((zone.clone(), pts));
+        let pts: Vec<(f64, f64)> = zt
+            .values
+            .iter()
+            .enumerate()
+            .map(|(k, v)| ((traces.start + k as i64 * traces.step) as f64, *v))
+            .filter(|(t, _)| *t + traces.step as f64 > from as f64 && *t < to as f64)
+            .collect();
+        let series =
+            Series::step(zone.clone(), colour(zone), pts, traces.step as f64).stroke_width(1.2);
+        panel = panel.series(if zone == &sample.home {
+            series
+        } else {
+            series.dashed()
+        });
     }
-    let y_max = ((max_v / 100.0).ceil() * 100.0).max(100.0);
-    let y = |v: f64| TOP + PANEL - v / y_max * PANEL;
 
     // Lanes: pack each policy's jobs into rows by their span.
     let mut lanes = Vec::new();
@@ -162,113 +157,53 @@ pub fn chart_svg(
         .sum();
     let height = TOP + PANEL + 40.0 + lanes_h + 30.0;
 
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" font-family="sans-serif" font-size="11">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        svg,
-        r#"<text x="{LEFT}" y="18" font-size="14">{}: home {}, variant {}</text>"#,
-        escape(&report.scenario),
-        escape(&sample.home),
-        escape(&sample.variant),
-    );
-    let _ = writeln!(
-        svg,
-        r##"<text x="{LEFT}" y="34" fill="#555">placements of forecast seed 0 ({}); {} day(s) from {}</text>"##,
-        escape(&report.forecast),
+    let legend = zones
+        .iter()
+        .map(|z| LegendItem::boxed(z.clone(), colour(z)))
+        .collect();
+    let frame = Frame::new(
+        format!(
+            "{}: home {}, variant {}",
+            report.scenario, sample.home, sample.variant
+        ),
+        WIDTH,
+        height,
+    )
+    .subtitle(format!(
+        "placements of forecast seed 0 ({}); {} day(s) from {}",
+        report.forecast,
         opts.days,
         crate::text::fmt_instant(from),
-    );
-    // Axes and grid.
-    for i in 0..=4 {
-        let v = y_max * f64::from(i) / 4.0;
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{LEFT}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{v:.0}</text>"##,
-            WIDTH - RIGHT,
-            y(v),
-            y(v),
-            LEFT - 6.0,
-            y(v) + 4.0
-        );
+    ))
+    .description(
+        "Top: the actual grid intensity of each zone the jobs may use. Below: one lane per \
+         policy, each job a bar at the hours it ran, coloured by its zone.",
+    )
+    .legend(legend)
+    .margins(LEFT, RIGHT, TOP, height - TOP - PANEL);
+    let (mut svg, plot) = kite_chart::frame(&frame);
+    panel.draw(&mut svg, plot);
+
+    // The day grid continues through the lanes, so a moved job can be read against the days.
+    let lanes_top = TOP + PANEL + 40.0;
+    for tick in time_ticks(from, to, 15) {
+        svg.line(
+            x(tick.at),
+            lanes_top,
+            x(tick.at),
+            height - 30.0,
+            ink::GRID_LIGHT,
+        )
+        .finish();
     }
-    let _ = writeln!(
-        svg,
-        r#"<text x="14" y="{:.1}" transform="rotate(-90 14 {:.1})" text-anchor="middle">gCO2e/kWh (actual)</text>"#,
-        TOP + PANEL / 2.0,
-        TOP + PANEL / 2.0
-    );
-    let bottom = height - 30.0;
-    let mut day = from;
-    let label_every = (i64::from(opts.days) / 14 + 1) * 86_400;
-    while day <= to {
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{0:.1}" x2="{0:.1}" y1="{TOP}" y2="{bottom:.1}" stroke="#eee"/>"##,
-            x(day)
-        );
-        if (day - from) % label_every == 0 && day < to {
-            let _ = writeln!(
-                svg,
-                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-                x(day),
-                bottom + 15.0,
-                crate::text::fmt_instant(day).get(..10).unwrap_or("")
-            );
-        }
-        day += 86_400;
-    }
-    for (zone, pts) in &lines {
-        let path: Vec<String> = pts
-            .iter()
-            .flat_map(|&(t, v)| {
-                [
-                    format!("{:.1},{:.1}", x(t.max(from)), y(v)),
-                    format!("{:.1},{:.1}", x((t + traces.step).min(to)), y(v)),
-                ]
-            })
-            .collect();
-        let dash = if zone == &sample.home {
-            ""
-        } else {
-            r#" stroke-dasharray="4 3""#
-        };
-        let _ = writeln!(
-            svg,
-            r#"<polyline fill="none" stroke="{}" stroke-width="1.2"{dash} points="{}"><title>{}</title></polyline>"#,
-            colour(zone),
-            path.join(" "),
-            escape(zone)
-        );
-    }
-    // Legend.
-    for (i, zone) in zones.iter().enumerate() {
-        let lx = WIDTH - RIGHT - 90.0 * (zones.len() - i) as f64;
-        let _ = writeln!(
-            svg,
-            r#"<rect x="{lx:.1}" y="{:.1}" width="12" height="8" fill="{}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
-            TOP - 14.0,
-            colour(zone),
-            lx + 16.0,
-            TOP - 6.0,
-            escape(zone)
-        );
-    }
-    // Lanes.
-    let mut top = TOP + PANEL + 40.0;
+    let mut top = lanes_top;
     for (policy, rows, bars) in &lanes {
-        let _ = writeln!(
-            svg,
-            r##"<text x="{LEFT}" y="{:.1}" font-weight="bold">{}</text><line x1="{LEFT}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#999"/>"##,
-            top + 12.0,
-            escape(policy),
-            WIDTH - RIGHT,
-            top + 16.0,
-            top + 16.0
-        );
+        svg.open_group(Some(policy));
+        svg.text(LEFT, top + 12.0, policy)
+            .attr("font-weight", "bold")
+            .finish();
+        svg.line(LEFT, top + 16.0, WIDTH - RIGHT, top + 16.0, "#999999")
+            .finish();
         let lane_top = top + 20.0;
         for (row, job) in bars {
             for (a, b) in &job.pieces {
@@ -276,21 +211,20 @@ pub fn chart_svg(
                 if b <= a {
                     continue;
                 }
-                let _ = writeln!(
-                    svg,
-                    r#"<rect x="{:.1}" y="{:.1}" width="{:.2}" height="{:.1}" fill="{}" fill-opacity="0.75"><title>{} ({})</title></rect>"#,
-                    x(a),
-                    lane_top + *row as f64 * ROW,
-                    (x(b) - x(a)).max(0.5),
-                    ROW - 1.5,
-                    colour(&job.region),
-                    escape(&job.id),
-                    escape(&job.region)
-                );
+                let r = Rect {
+                    x: x(a),
+                    y: lane_top + *row as f64 * ROW,
+                    w: (x(b) - x(a)).max(0.5),
+                    h: ROW - 1.5,
+                };
+                svg.rect(r, colour(&job.region))
+                    .num("fill-opacity", 0.75)
+                    .title(&format!("{} ({})", job.id, job.region))
+                    .finish();
             }
         }
+        svg.close_group();
         top += *rows as f64 * ROW + 30.0;
     }
-    svg.push_str("</svg>\n");
-    Ok(svg)
+    Ok(svg.finish())
 }

@@ -30,7 +30,8 @@ pub const CCF_GPU_KG: f64 = 150.0;
 /// CCF: expected server lifetime, hours (4 years of 8760 h).
 pub const CCF_LIFETIME_HOURS: f64 = 35_040.0;
 
-const CCF_SOURCE: &str = "Cloud Carbon Footprint embodied-emissions coefficients \
+/// Where the CCF defaults come from, as cited in records.
+pub const CCF_SOURCE: &str = "Cloud Carbon Footprint embodied-emissions coefficients \
                           (ccf-coefficients, Apache-2.0; Dell PowerEdge R740 LCA), \
                           data/hardware/embodied-ccf.csv";
 
