@@ -313,8 +313,18 @@ fn finding(check: &str, severity: Severity, message: String, numbers: &[(&str, f
     }
 }
 
+/// Grams in the unit that keeps the number readable (a short job's grams are not "0.000 t").
 fn t(g: f64) -> String {
-    format!("{:.3} t", g / 1e6)
+    let a = g.abs();
+    if a >= 1e6 {
+        format!("{:.3} t", g / 1e6)
+    } else if a >= 1e3 {
+        format!("{:.3} kg", g / 1e3)
+    } else if a >= 0.01 || a == 0.0 {
+        format!("{g:.3} g")
+    } else {
+        format!("{g:.3e} g")
+    }
 }
 
 /// The footprint a claim is about, grams; `None`: no data.
@@ -543,6 +553,21 @@ fn check_one(
                          location-based): the GHG Protocol reports offsets apart from the inventory, \
                          and the emissions happened",
                         t(offsets),
+                        t(e),
+                        t(el)
+                    ),
+                    &nums,
+                ));
+            }
+            // Neutral on paper because certificates zeroed the market-based figure, while the
+            // grid still emitted for this load: say how much.
+            if offsets + 1e-6 < el && e + 1e-6 < el {
+                f.push(finding(
+                    "market_based_only",
+                    Severity::Warning,
+                    format!(
+                        "neutral only on the market-based figure ({}): the grid emitted {} for this load \
+                         (location-based), which contractual instruments do not remove",
                         t(e),
                         t(el)
                     ),

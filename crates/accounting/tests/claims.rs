@@ -297,3 +297,24 @@ fn malformed_claims_name_the_field() {
     );
     assert!(parse_claims("").is_err());
 }
+
+/// The PPA zeroes the market-based figure (20 kWh of certificates for 20 kWh of load), so
+/// "carbon neutral" holds on paper with no offsets; the grid still emitted 2 × 10 kWh × 300 g =
+/// 6000 g for this load, which the check says.
+#[test]
+fn neutral_only_through_certificates_is_flagged_with_the_location_based_figure() {
+    let r = one(
+        r#"[[claim]]
+           kind = "carbon_neutral"
+           period = "2026-10"
+           includes_embodied = true"#,
+        &annual_only(),
+        &verified(),
+    );
+    let f = finding(&r, "market_based_only");
+    assert_eq!(f.severity, Severity::Warning);
+    close(f.numbers["market_based_g"], 0.0);
+    close(f.numbers["location_based_g"], 6000.0);
+    assert!(f.message.contains("6.000 kg"), "{}", f.message);
+    assert!(r.findings.iter().all(|f| f.check != "offsets_netted"));
+}

@@ -172,10 +172,14 @@ impl BarChart {
                     },
                     &s.colour,
                 )
-                .title(&format!("{}, {cat}: {v:.d$}{unit}", s.name))
+                .title(&format!(
+                    "{}, {cat}: {}{unit}",
+                    s.name,
+                    crate::format_value(v, d)
+                ))
                 .finish();
                 if self.value_labels && !self.stacked {
-                    svg.text(x + w / 2.0, a.min(b) - 4.0, &format!("{v:.d$}"))
+                    svg.text(x + w / 2.0, a.min(b) - 4.0, &crate::format_value(v, d))
                         .attr("text-anchor", "middle")
                         .attr("fill", ink::TEXT)
                         .finish();
@@ -183,7 +187,7 @@ impl BarChart {
             }
             if self.value_labels && self.stacked && !present.is_empty() {
                 let total: f64 = present.iter().map(|(_, v)| v).sum();
-                svg.text(centre, y.map(pos) - 4.0, &format!("{total:.d$}"))
+                svg.text(centre, y.map(pos) - 4.0, &crate::format_value(total, d))
                     .attr("text-anchor", "middle")
                     .attr("fill", ink::TEXT)
                     .attr("font-weight", "600")

@@ -29,7 +29,9 @@ mod svg;
 pub use bar::{BarChart, BarSeries};
 pub use legend::{LegendItem, Swatch, legend_column, legend_row, text_width};
 pub use line::{LineChart, Point, Series, Shape, XAxis, YAxis};
-pub use scale::{Linear, Tick, format_date, format_date_time, nice_ticks, time_ticks};
+pub use scale::{
+    Linear, Tick, format_date, format_date_time, format_value, nice_ticks, time_ticks,
+};
 pub use svg::{Element, Rect, Svg, escape, num};
 
 /// A colour-blind-safe categorical palette (Okabe–Ito, with black moved last), in drawing order.

@@ -75,7 +75,8 @@ impl YAxis {
                 .windows(2)
                 .map(|w| w[1] - w[0])
                 .fold(f64::INFINITY, f64::min);
-            // As many decimals as the step needs to be written exactly (0.25 → 2, 0.5 → 1).
+            // As many decimals as the step needs to be written exactly (0.25 → 2, 0.5 → 1);
+            // finer steps than 1e-4 are written in scientific notation by `format_value`.
             (0..=4)
                 .find(|&d| {
                     let scaled = step * 10f64.powi(d);
@@ -83,7 +84,7 @@ impl YAxis {
                 })
                 .unwrap_or(4) as usize
         });
-        format!("{v:.decimals$}{}", self.unit)
+        format!("{}{}", crate::format_value(v, decimals), self.unit)
     }
 
     /// Draws grid lines and tick labels across `plot`, and the axis title; returns the scale.

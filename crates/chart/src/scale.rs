@@ -78,6 +78,21 @@ pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<f64> {
         .collect()
 }
 
+/// A value written with `decimals` places, unless that would print a non-zero value as zero
+/// (emissions of a short job in kg): then in scientific notation with three significant digits.
+pub fn format_value(v: f64, decimals: usize) -> String {
+    let fixed = format!("{v:.decimals$}");
+    let rounds_to_zero = fixed
+        .trim_start_matches('-')
+        .bytes()
+        .all(|b| b == b'0' || b == b'.');
+    if v != 0.0 && v.is_finite() && rounds_to_zero {
+        format!("{v:.2e}")
+    } else {
+        fixed
+    }
+}
+
 /// A tick on a time axis: where it is, and its label if it carries one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tick {
@@ -162,6 +177,14 @@ mod tests {
         assert_eq!(s.map(100.0), 100.0);
         assert_eq!(s.map(25.0), 250.0);
         assert_eq!(Linear::new((5.0, 5.0), (0.0, 10.0)).map(7.0), 5.0);
+    }
+
+    #[test]
+    fn tiny_values_are_not_written_as_zero() {
+        assert_eq!(format_value(2.06e-6, 2), "2.06e-6");
+        assert_eq!(format_value(0.0, 2), "0.00");
+        assert_eq!(format_value(-3e-9, 1), "-3.00e-9");
+        assert_eq!(format_value(12.345, 1), "12.3");
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub struct CheckClaimsArgs {
     /// `table` for people, `json` for machines (every finding with its numbers).
     #[arg(long, value_enum, default_value = "table")]
     pub format: TableOrJson,
+    /// Append each claim and its verdict to the ledger (kind `claim`), with the tree size and
+    /// root it was checked against, so what was claimed and what the books said is on record.
+    #[arg(long, conflicts_with = "records")]
+    pub book: bool,
 }
 
 /// Runs `kite check-claims`; the exit code is 0 (all supported) or 2 (a claim fails).
@@ -54,6 +58,7 @@ pub fn run(global: &GlobalArgs, args: CheckClaimsArgs) -> Result<u8> {
             .collect::<Result<_>>()?,
         ..BooksOptions::standard()
     };
+    let mut ledger_file = None;
     let (records, verification, source) = match &args.records {
         Some(path) => {
             let records = read_jsonl(path)?;
@@ -65,7 +70,9 @@ pub fn run(global: &GlobalArgs, args: CheckClaimsArgs) -> Result<u8> {
         None => {
             let path = crate::books::ledger_path(global, args.ledger.as_deref())?;
             let (records, v) = read_ledger(&path)?;
-            (records, v, path.display().to_string())
+            let source = path.display().to_string();
+            ledger_file = Some(path);
+            (records, v, source)
         }
     };
     let results = check(&claims, &records, &verification, &options);
@@ -84,6 +91,11 @@ pub fn run(global: &GlobalArgs, args: CheckClaimsArgs) -> Result<u8> {
         TableOrJson::Table => table(&results, &source, records.len()),
     };
     crate::emit(&out)?;
+    if args.book
+        && let Some(path) = &ledger_file
+    {
+        book(path, &results, &verification)?;
+    }
     if failed > 0 {
         eprintln!(
             "{failed} of {} claim(s) not supported by the books",
@@ -228,4 +240,45 @@ fn table(results: &[ClaimResult], source: &str, n: usize) -> String {
         }
     }
     s
+}
+
+/// Appends one `claim` entry per claim: the claim's verdict and findings, and the tree it was
+/// checked against (the verified size, else the size when it was read).
+fn book(path: &Path, results: &[ClaimResult], verification: &Verification) -> Result<()> {
+    let ledger = Ledger::open(path)?;
+    let size = match verification {
+        Verification::Verified { entries, .. } => *entries,
+        _ => ledger.len()?,
+    };
+    let root = kite_ledger::hex(&ledger.root_at(size)?);
+    let values: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r)?;
+            if let Some(map) = v.as_object_mut() {
+                // The claim's own kind moves to `claim_kind`: `kind` is the entry's.
+                if let Some(k) = map.remove("kind") {
+                    map.insert("claim_kind".into(), k);
+                }
+                map.insert("kind".into(), json!("claim"));
+                map.insert("v".into(), json!(1));
+                map.insert(
+                    "checked_against".into(),
+                    json!({"tree_size": size, "root_hash": root, "verification": verification}),
+                );
+            }
+            Ok(v)
+        })
+        .collect::<Result<_>>()?;
+    let range = ledger
+        .append_batch(&values)
+        .context("booking the claims in the ledger")?;
+    eprintln!(
+        "kite: booked {} claim(s) in {} as entries {}..={}",
+        values.len(),
+        path.display(),
+        range.start,
+        range.end.saturating_sub(1)
+    );
+    Ok(())
 }

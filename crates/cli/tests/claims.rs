@@ -162,3 +162,56 @@ fn records_file_is_not_verified_and_bad_input_names_the_field() {
     let err = kite.fails(&["check-claims", "claims.toml"]);
     assert!(err.contains("kite ledger init"), "{err}");
 }
+
+#[test]
+fn booked_claims_enter_the_ledger_with_the_tree_they_were_checked_against() {
+    let kite = Kite::new();
+    let l = ledger(&kite);
+    write(&kite.path("claims.toml"), RE100);
+    let before = kite.json(&["ledger", "show", "--ledger", &l, "--format", "json"]);
+    let n = before.as_array().unwrap().len();
+    assert!(n >= 2);
+    let out = kite.run(&["check-claims", "claims.toml", "--ledger", &l, "--book"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a failing claim is booked and still fails"
+    );
+    assert!(
+        stderr(&out).contains("booked 1 claim(s)"),
+        "{}",
+        stderr(&out)
+    );
+
+    let after = kite.json(&["ledger", "show", "--ledger", &l, "--format", "json"]);
+    let entries = after.as_array().unwrap();
+    assert_eq!(entries.len(), n + 1);
+    let claim = &entries[n]["entry"];
+    assert_eq!(claim["kind"], "claim");
+    assert_eq!(claim["claim_kind"], "renewable_percent");
+    assert_eq!(claim["id"], "re100");
+    assert_eq!(claim["verdict"], "fail");
+    assert_eq!(claim["checked_against"]["tree_size"], n);
+    assert_eq!(
+        claim["checked_against"]["verification"]["status"],
+        "verified"
+    );
+    // The root it names is the root of the entries it was checked against.
+    let size = n.to_string();
+    let proof = kite.json(&[
+        "ledger", "prove", "--ledger", &l, "--entry", "0", "--size", &size,
+    ]);
+    assert_eq!(claim["checked_against"]["root_hash"], proof["root_hash"]);
+    // Claims are not accounting records: checking again reads the same records.
+    let v = kite.run(&[
+        "check-claims",
+        "claims.toml",
+        "--ledger",
+        &l,
+        "--format",
+        "json",
+    ]);
+    let v: Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert_eq!(v["records"], 2);
+    kite.ok(&["ledger", "verify", "--ledger", &l]);
+}
