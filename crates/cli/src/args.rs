@@ -55,6 +55,16 @@ pub enum Command {
     /// Check public claims ("100 % renewable", "carbon neutral", "net zero", "X % lower")
     /// against the books; exits 2 if any claim is not supported.
     CheckClaims(Box<crate::cmd_claims::CheckClaimsArgs>),
+    /// Run the job service: a durable queue, planning, and jobs started in their green windows.
+    Serve(Box<crate::cmd_serve::ServeArgs>),
+    /// Submit a job to kite serve with its deadline and flexibility.
+    Submit(Box<crate::cmd_jobs::SubmitArgs>),
+    /// List the jobs of kite serve.
+    Jobs(Box<crate::cmd_jobs::JobsArgs>),
+    /// One job of kite serve: its plan, why this window, savings, events (or --log).
+    Job(Box<crate::cmd_jobs::JobArgs>),
+    /// Cancel a job of kite serve.
+    Cancel(Box<crate::cmd_jobs::CancelArgs>),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -10,6 +10,7 @@ mod child;
 mod cmd_claims;
 mod cmd_forecast;
 mod cmd_intensity;
+mod cmd_jobs;
 mod cmd_ledger;
 mod cmd_monitor;
 mod cmd_plan;
@@ -17,6 +18,7 @@ mod cmd_regions;
 mod cmd_report;
 mod cmd_run;
 mod cmd_runs;
+mod cmd_serve;
 mod cmd_simulate;
 mod meters;
 mod render;
@@ -60,6 +62,11 @@ fn run(cli: args::Cli) -> Result<u8> {
         args::Command::Ledger(a) => cmd_ledger::run(&cli.global, *a),
         args::Command::Report(a) => cmd_report::run(&cli.global, *a),
         args::Command::CheckClaims(a) => cmd_claims::run(&cli.global, *a),
+        args::Command::Serve(a) => ok(runtime.block_on(cmd_serve::run(&cli.global, *a))),
+        args::Command::Submit(a) => ok(runtime.block_on(cmd_jobs::submit(&cli.global, *a))),
+        args::Command::Jobs(a) => ok(runtime.block_on(cmd_jobs::jobs(&cli.global, *a))),
+        args::Command::Job(a) => ok(runtime.block_on(cmd_jobs::job(&cli.global, *a))),
+        args::Command::Cancel(a) => ok(runtime.block_on(cmd_jobs::cancel(&cli.global, *a))),
     }
 }
 

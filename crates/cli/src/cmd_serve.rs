@@ -1,0 +1,185 @@
+//! `kite serve`: the job service. Opens the queue (`jobs.sqlite3` beside the database), creates
+//! the API token on first start (`jobs.sqlite3.token`, 0600), binds the API (127.0.0.1 by
+//! default) and writes the bound address to `jobs.sqlite3.addr` for clients, reconciles jobs a
+//! previous run left running, then plans, starts and watches jobs until stopped.
+
+use crate::args::GlobalArgs;
+use crate::cmd_intensity::load_config;
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use kite_core::{Clock, SystemClock, ZoneKey};
+use kite_engine::IntensityService;
+use kite_scheduler::Capacity;
+use kite_service::{
+    ApiState, Control, Executors, KiteRun, LocalExecutor, Planner, Service, SqliteQueue, secret,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// `kite serve` flags.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0: any free port; the bound address is written beside the queue).
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub listen: std::net::SocketAddr,
+    /// The job queue (default: jobs.sqlite3 beside the database).
+    #[arg(long, value_name = "PATH", env = "KITE_QUEUE")]
+    pub queue: Option<PathBuf>,
+    /// Regions for jobs that name none, e.g. DE or aws:eu-central-1.
+    #[arg(long, value_delimiter = ',')]
+    pub region: Vec<String>,
+    /// GPUs per region: `8` (every region) or `DE=8,FR=4`; jobs then share them.
+    #[arg(long, value_delimiter = ',')]
+    pub capacity: Vec<String>,
+    /// Replan all waiting jobs this often (a refreshed forecast), e.g. 15m.
+    #[arg(long, default_value = "15m")]
+    pub replan_every: String,
+    /// Book runs and planned jobs' outcomes in this ledger (default: the one `kite ledger init` made, if any).
+    #[arg(long, value_name = "PATH", env = "KITE_LEDGER")]
+    pub ledger: Option<PathBuf>,
+}
+
+/// The queue file: the explicit path, else `jobs.sqlite3` beside the configured database.
+pub fn queue_path(global: &GlobalArgs, explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    let cfg = load_config(global)?;
+    Ok(cfg
+        .database
+        .parent()
+        .map(|d| d.join("jobs.sqlite3"))
+        .unwrap_or_else(|| PathBuf::from("jobs.sqlite3")))
+}
+
+fn parse_capacity(items: &[String]) -> Result<(Capacity, Option<u32>)> {
+    let mut cap = Capacity::unlimited();
+    let mut max = None;
+    for item in items {
+        let (zone, units) = match item.split_once('=') {
+            Some((z, u)) => (Some(z.trim()), u.trim()),
+            None => (None, item.trim()),
+        };
+        let units: u32 = units.parse().map_err(|_| {
+            anyhow!(
+                "--capacity `{item}`: `{units}` is not a whole number of GPUs; write e.g. DE=8 or 8"
+            )
+        })?;
+        max = Some(max.map_or(units, |m: u32| m.max(units)));
+        cap = match zone {
+            Some(z) => cap.with_region(
+                ZoneKey::new(z).map_err(|e| anyhow!("--capacity `{item}`: {e}"))?,
+                Some(units),
+            ),
+            None => Capacity::uniform(units),
+        };
+    }
+    Ok((cap, max))
+}
+
+pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<()> {
+    let cfg = load_config(global)?;
+    let replan_every = kite_engine::parse_duration(&args.replan_every)
+        .map_err(|m| anyhow!("--replan-every: {m}"))?;
+    let replan_every =
+        Duration::from_secs(u64::try_from(replan_every.as_secs().max(1)).unwrap_or(900));
+    let (capacity, max_gpus) = parse_capacity(&args.capacity)?;
+    for r in &args.region {
+        kite_regions::Registry::embedded()
+            .resolve(r)
+            .map_err(|e| anyhow!("--region `{r}`: {e}"))?;
+    }
+    let queue_file = queue_path(global, args.queue.as_deref())?;
+    let queue = SqliteQueue::open(&queue_file)?;
+    let token =
+        secret::load_or_create_token(&secret::token_path(&queue_file)).with_context(|| {
+            format!(
+                "creating the API token {}",
+                secret::token_path(&queue_file).display()
+            )
+        })?;
+
+    let ledger = crate::books::ledger_path(global, args.ledger.as_deref())?;
+    if args.ledger.is_some() && !ledger.exists() {
+        bail!(
+            "the ledger {} does not exist: create it with `kite ledger init --ledger {}`",
+            ledger.display(),
+            ledger.display()
+        );
+    }
+    let mut global_args = vec![
+        "--database".to_owned(),
+        cfg.database.to_string_lossy().into_owned(),
+    ];
+    if let Some(c) = &global.config {
+        global_args.extend(["--config".into(), c.to_string_lossy().into_owned()]);
+    }
+    if global.offline {
+        global_args.push("--offline".into());
+    }
+    let measure = KiteRun {
+        program: std::env::current_exe().context("finding the kite binary to run jobs with")?,
+        global_args,
+        ledger: ledger.exists().then_some(ledger),
+    };
+    let jobs_dir = queue_file.with_extension("jobs");
+    let local = LocalExecutor::new(&jobs_dir, Some(measure))?;
+    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    let control = Arc::new(Control {
+        queue: Arc::new(queue),
+        executors: Executors::single(Arc::new(local)),
+        tx,
+    });
+
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let providers = kite_engine::build_providers(&cfg.providers)?;
+    let store = kite_store::Store::open(&cfg.database)
+        .map_err(|e| format!("cannot open {}: {e}", cfg.database.display()));
+    let intensity = Arc::new(IntensityService::new(
+        providers,
+        store,
+        cfg.fallback.clone(),
+        clock,
+    ));
+    let service = Service {
+        control: control.clone(),
+        planner: Planner::new(intensity, cfg.signal, capacity, max_gpus.is_some()),
+        replan_every,
+        tick: Duration::from_millis(250),
+    };
+    for line in service.reconcile() {
+        eprintln!("kite serve: reconciled {line}");
+    }
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}; pick another --listen address",
+                args.listen
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    let addr_file = secret::addr_path(&queue_file);
+    secret::write_addr(&addr_file, addr)
+        .with_context(|| format!("writing {}", addr_file.display()))?;
+    eprintln!(
+        "kite serve: listening on http://{addr}; queue {}; token in {}",
+        queue_file.display(),
+        secret::token_path(&queue_file).display()
+    );
+    let state = Arc::new(ApiState {
+        control,
+        token,
+        default_regions: args.region.clone(),
+        max_gpus,
+    });
+    let app = kite_service::router(state);
+    tokio::select! {
+        r = axum::serve(listener, app) => r.context("the HTTP server stopped")?,
+        () = service.run(rx) => {}
+        _ = tokio::signal::ctrl_c() => eprintln!("kite serve: stopping; jobs keep running and are re-attached at the next start"),
+    }
+    Ok(())
+}

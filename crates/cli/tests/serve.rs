@@ -1,0 +1,315 @@
+//! `kite serve` end to end: the real binary, a real SQLite queue, real HTTP on 127.0.0.1 (port
+//! 0; the bound address is read from the file the server writes), real job processes.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use serde_json::Value;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::Kite;
+
+struct Server {
+    child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(kite: &Kite) -> Server {
+    let addr = kite.path("jobs.sqlite3.addr");
+    let _ = std::fs::remove_file(&addr);
+    let child = kite
+        .cmd()
+        .args(["serve", "--listen", "127.0.0.1:0", "--region", "DE"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    while !addr.exists() {
+        assert!(
+            Instant::now() < until,
+            "kite serve did not write {}",
+            addr.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server { child }
+}
+
+fn submit(kite: &Kite, flags: &[&str], cmd: &[&str]) -> Value {
+    let mut args = vec!["submit", "--format", "json"];
+    args.extend_from_slice(flags);
+    args.push("--");
+    args.extend_from_slice(cmd);
+    kite.json(&args)
+}
+
+fn job(kite: &Kite, id: &str) -> Value {
+    kite.json(&["job", id, "--format", "json"])
+}
+
+fn wait_state(kite: &Kite, id: &str, want: &str, secs: u64) -> Value {
+    let until = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let v = job(kite, id);
+        if v["job"]["state"] == want {
+            return v;
+        }
+        assert!(
+            Instant::now() < until,
+            "job {id} not {want} after {secs} s: {v:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn ts(v: &Value) -> i64 {
+    v.as_str()
+        .unwrap()
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_second()
+}
+
+#[test]
+fn a_job_waits_for_its_planned_start_then_runs_measured() {
+    let kite = Kite::new();
+    let _server = serve(&kite);
+    let submitted = kite_core::Clock::now(&kite_core::SystemClock).as_second();
+    let j = submit(
+        &kite,
+        &[
+            "--deadline",
+            "now+2m",
+            "--duration",
+            "2s",
+            "--earliest",
+            "now+3s",
+            "--project",
+            "p1",
+        ],
+        &["sh", "-c", "echo from-the-job; sleep 1"],
+    );
+    assert_eq!(j["state"], "planned", "{j:#}");
+    let id = j["id"].as_str().unwrap().to_owned();
+    let start = ts(&j["plan"]["start"]);
+    assert!(
+        start >= submitted + 2,
+        "planned start {start} is before --earliest"
+    );
+    assert!(j["plan"]["why"].as_str().unwrap().contains("DE"));
+    // Held, not started, before its time.
+    assert_eq!(job(&kite, &id)["job"]["state"], "planned");
+    let v = wait_state(&kite, &id, "succeeded", 30);
+    assert!(
+        ts(&v["job"]["started_at"]) >= start,
+        "started before the plan: {v:#}"
+    );
+    assert_eq!(v["job"]["attempt"], 1);
+    assert_eq!(v["job"]["exit_code"], 0);
+    // The run was measured by kite run: its record is there, with the project.
+    assert_eq!(v["run"]["project"], "p1", "{:#}", v["run"]);
+    let log = kite.ok(&["job", &id, "--log"]);
+    assert!(log.contains("from-the-job"), "{log}");
+    let events: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(events.first(), Some(&"pending"));
+    assert!(
+        events.contains(&"planned") && events.last() == Some(&"succeeded"),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn bad_submissions_tokens_and_cancels_are_answered_precisely() {
+    let kite = Kite::new();
+    let _server = serve(&kite);
+    // An infeasible deadline is refused with the earliest one that can be met.
+    let out = kite.run(&[
+        "submit",
+        "--deadline",
+        "now+5s",
+        "--duration",
+        "1h",
+        "--",
+        "true",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("field `deadline`") && err.contains("at or after"),
+        "{err}"
+    );
+    // Malformed fields are named.
+    for (flags, field) in [
+        (
+            vec!["--deadline", "now+1h", "--duration", "soon"],
+            "duration",
+        ),
+        (
+            vec!["--deadline", "tomorrowish", "--duration", "1m"],
+            "deadline",
+        ),
+        (
+            vec![
+                "--deadline",
+                "now+1h",
+                "--duration",
+                "1m",
+                "--region",
+                "ATLANTIS",
+            ],
+            "regions",
+        ),
+        (
+            vec!["--deadline", "now+1h", "--duration", "1m", "--gpus", "0"],
+            "gpus",
+        ),
+    ] {
+        let mut args = vec!["submit"];
+        args.extend(flags);
+        args.extend(["--", "true"]);
+        let out = kite.run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(&format!("field `{field}`")),
+            "{args:?}: {err}"
+        );
+    }
+    // A wrong token is refused for reads and writes.
+    let out = kite.run(&["jobs", "--token", "wrong"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bearer token is wrong"));
+    let out = kite.run(&[
+        "submit",
+        "--token",
+        "wrong",
+        "--deadline",
+        "now+1h",
+        "--duration",
+        "1m",
+        "--",
+        "true",
+    ]);
+    assert!(!out.status.success());
+    // The token file is private.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(kite.path("jobs.sqlite3.token"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // Cancel a held job: it never runs.
+    let j = submit(
+        &kite,
+        &[
+            "--deadline",
+            "now+3h",
+            "--duration",
+            "1m",
+            "--earliest",
+            "now+1h",
+        ],
+        &["touch", "ran"],
+    );
+    let id = j["id"].as_str().unwrap();
+    assert!(kite.ok(&["cancel", id]).contains("cancelled"));
+    assert_eq!(job(&kite, id)["job"]["state"], "cancelled");
+    let out = kite.run(&["cancel", id]);
+    assert!(!out.status.success(), "cancelling twice must fail");
+    assert!(!kite.path("ran").exists());
+}
+
+#[test]
+fn kill_9_of_the_server_loses_nothing_and_starts_nothing_twice() {
+    let kite = Kite::new();
+    let mut server = serve(&kite);
+    let marker = kite.path("starts");
+    let script = format!("echo x >> {}; sleep 4", marker.display());
+    let running = submit(
+        &kite,
+        &["--deadline", "now+2m", "--duration", "5s"],
+        &["sh", "-c", &script],
+    );
+    let queued = submit(
+        &kite,
+        &[
+            "--deadline",
+            "now+3h",
+            "--duration",
+            "1m",
+            "--earliest",
+            "now+1h",
+        ],
+        &["true"],
+    );
+    let (r, q) = (
+        running["id"].as_str().unwrap().to_owned(),
+        queued["id"].as_str().unwrap().to_owned(),
+    );
+    wait_state(&kite, &r, "running", 20);
+    // kill -9 while one job runs and another waits.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(server);
+    std::thread::sleep(Duration::from_millis(500));
+    let _server = serve(&kite);
+    assert_eq!(
+        job(&kite, &q)["job"]["state"],
+        "planned",
+        "the queued job survives"
+    );
+    let v = wait_state(&kite, &r, "succeeded", 30);
+    assert_eq!(v["job"]["attempt"], 1);
+    let reasons: Vec<String> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("re-attached")),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reasons.iter().filter(|r| r.starts_with("starting")).count(),
+        1,
+        "{reasons:?}"
+    );
+    let starts = std::fs::read_to_string(&marker).unwrap();
+    assert_eq!(starts.lines().count(), 1, "the job ran more than once");
+    // A job killed while the server was down is recorded as lost, not restarted.
+    let gone = submit(
+        &kite,
+        &["--deadline", "now+2m", "--duration", "30s"],
+        &["sleep", "30"],
+    );
+    let g = gone["id"].as_str().unwrap().to_owned();
+    let v = wait_state(&kite, &g, "running", 20);
+    let pid = v["job"]["handle"]["data"]["pid"].as_i64().unwrap();
+    drop(_server);
+    let killed = Command::new("kill")
+        .args(["-s", "KILL", "--", &format!("-{pid}")])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    std::thread::sleep(Duration::from_millis(300));
+    let _server = serve(&kite);
+    let v = wait_state(&kite, &g, "lost", 10);
+    assert!(
+        v["job"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("without writing an exit status"),
+        "{v:#}"
+    );
+}

@@ -1,0 +1,237 @@
+//! Planning queued jobs exactly as `kite plan` does: job specs → `kite_engine::to_jobs` →
+//! `kite_engine::signals_for` (the fallback chain) → a kite-scheduler policy. One job: the
+//! best window (Let's Wait Awhile when interruptible); several, or any capacity: the
+//! spatio-temporal planner with the service's capacity per region.
+
+use crate::job::{JobRecord, PlanInfo};
+use kite_core::{Signal, Timestamp, Watts, ZoneKey};
+use kite_engine::{IntensityService, InterruptibleSpec, JobContext, JobSpec, PlanSignals, Regions};
+use kite_scheduler::{Capacity, Job, Plan, PlannerConfig, Policy};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Power assumed for a job submitted without one, as `kite plan` does: emissions scale linearly
+/// with power, so the placement (and the % saved) does not depend on it.
+pub const DEFAULT_POWER_W: f64 = 1000.0;
+
+/// Delay weight of the spatio-temporal planner, gCO2e per hour: breaks ties toward earlier starts.
+const TIE_BREAK_G_PER_HOUR: f64 = 1e-3;
+
+/// The outcome of one planning round.
+#[derive(Debug, Default)]
+pub struct Round {
+    /// Placed jobs.
+    pub placed: BTreeMap<String, PlanInfo>,
+    /// Jobs that could not be placed, with the reason.
+    pub unplaced: BTreeMap<String, String>,
+}
+
+/// Plans jobs on the intensity signal of their regions.
+pub struct Planner {
+    service: Arc<IntensityService>,
+    signal: Signal,
+    capacity: Capacity,
+    limited: bool,
+}
+
+struct Ctx<'a>(&'a IntensityService);
+
+impl JobContext for Ctx<'_> {
+    fn zone(&self, region: &str) -> Result<ZoneKey, String> {
+        self.0
+            .resolve(region)
+            .map(|z| z.key.clone())
+            .map_err(|e| e.to_string())
+    }
+
+    fn run_power(&self, run_id: &str) -> Result<(Watts, kite_core::SignedDuration), String> {
+        Err(format!(
+            "power_from_run `{run_id}` is not supported by kite serve; give power_w"
+        ))
+    }
+}
+
+/// Why planning failed as a whole (the signal could not be fetched).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PlanError(pub String);
+
+impl Planner {
+    /// `capacity` is per region and time slot, in GPUs (or job slots); `limited` says whether
+    /// any limit was set (then the spatio-temporal planner is used even for one job).
+    pub fn new(
+        service: Arc<IntensityService>,
+        signal: Signal,
+        capacity: Capacity,
+        limited: bool,
+    ) -> Planner {
+        Planner {
+            service,
+            signal,
+            capacity,
+            limited,
+        }
+    }
+
+    /// Resolves a region name, for validating submissions.
+    pub fn zone(&self, region: &str) -> Result<ZoneKey, String> {
+        Ctx(&self.service).zone(region)
+    }
+
+    /// The capacity the planner enforces.
+    pub fn capacity(&self) -> &Capacity {
+        &self.capacity
+    }
+
+    /// Plans `jobs` (not yet started) at `now`.
+    pub async fn plan(&self, jobs: &[JobRecord], now: Timestamp) -> Result<Round, PlanError> {
+        let mut round = Round::default();
+        let specs: Vec<JobSpec> = jobs.iter().map(spec_of).collect();
+        let mut scheduler_jobs = Vec::new();
+        // One job at a time through to_jobs, so one bad job (e.g. a region removed from the
+        // registry) does not stop the others being planned.
+        for spec in &specs {
+            match kite_engine::to_jobs(
+                std::slice::from_ref(spec),
+                "queue",
+                now,
+                &Ctx(&self.service),
+            ) {
+                Ok(mut j) => scheduler_jobs.append(&mut j),
+                Err(e) => {
+                    round.unplaced.insert(spec.id.clone(), e.to_string());
+                }
+            }
+        }
+        if scheduler_jobs.is_empty() {
+            return Ok(round);
+        }
+        let signals = kite_engine::signals_for(&self.service, &scheduler_jobs, self.signal, now)
+            .await
+            .map_err(|e| PlanError(e.to_string()))?;
+        let (policy, plan) = if scheduler_jobs.len() > 1 || self.limited {
+            let mut cfg = PlannerConfig::carbon_only();
+            cfg.capacity = self.capacity.clone();
+            // Among windows of equal emissions, the earliest: a job should not wait for nothing.
+            // A milligram per hour of delay never outweighs a real difference in carbon.
+            cfg.weights.delay_per_hour = TIE_BREAK_G_PER_HOUR;
+            match kite_scheduler::plan_spatio_temporal(&scheduler_jobs, &signals.signals, now, &cfg)
+            {
+                Ok(st) => ("spatio-temporal", st.plan),
+                Err(e) => return Err(PlanError(e.to_string())),
+            }
+        } else if scheduler_jobs.iter().any(|j| j.interruptible.is_some()) {
+            let p = kite_scheduler::LetsWaitAwhile;
+            (p.name(), p.plan(&scheduler_jobs, &signals.signals, now))
+        } else {
+            let p = kite_scheduler::BestWindow;
+            (p.name(), p.plan(&scheduler_jobs, &signals.signals, now))
+        };
+        collect(&mut round, policy, &scheduler_jobs, &plan, &signals, now);
+        Ok(round)
+    }
+}
+
+fn spec_of(job: &JobRecord) -> JobSpec {
+    let r = &job.request;
+    JobSpec {
+        id: job.id.clone(),
+        duration: Some(format!("{}s", r.duration_secs)),
+        power_w: Some(r.power_w.unwrap_or(DEFAULT_POWER_W)),
+        earliest_start: Some(r.earliest_start.to_string()),
+        deadline: Some(r.deadline.to_string()),
+        regions: Regions(r.regions.clone()),
+        interruptible: r.interruptible.then_some(InterruptibleSpec::Flag(true)),
+        demand: Some(r.gpus.max(1)),
+        team: r.team.clone(),
+        ..JobSpec::default()
+    }
+}
+
+fn collect(
+    round: &mut Round,
+    policy: &str,
+    jobs: &[Job],
+    plan: &Plan,
+    signals: &PlanSignals,
+    now: Timestamp,
+) {
+    for p in &plan.placements {
+        let Some(job) = jobs.iter().find(|j| j.id == p.job_id) else {
+            continue;
+        };
+        let (Some(first), Some(last)) = (p.pieces.first(), p.pieces.last()) else {
+            continue;
+        };
+        let secs: i64 = p.pieces.iter().map(|w| w.duration().as_secs()).sum();
+        let energy_kwh = job.power.0 * secs as f64 / 3.6e6;
+        let base = p.baseline_emissions.map(|b| b.0);
+        let saved = base.and_then(|b| (b > 0.0).then(|| (b - p.emissions.0) / b * 100.0));
+        let mean = |g: f64| {
+            if energy_kwh > 0.0 {
+                g / energy_kwh
+            } else {
+                0.0
+            }
+        };
+        let sources: Vec<String> = signals
+            .sources
+            .iter()
+            .filter(|z| z.zone == p.region)
+            .flat_map(|z| {
+                z.segments
+                    .iter()
+                    .map(|(_, m)| format!("{} ({})", m.source, m.provenance))
+            })
+            .collect();
+        let mut why = format!(
+            "{policy}: {} in {} at a mean {:.0} gCO2e/kWh",
+            if p.pieces.len() > 1 {
+                format!("the cleanest {} pieces before the deadline", p.pieces.len())
+            } else {
+                "the cleanest window before the deadline".to_owned()
+            },
+            p.region,
+            mean(p.emissions.0)
+        );
+        match base {
+            Some(b) => why.push_str(&format!(
+                " vs {:.0} starting at {} in {}",
+                mean(b),
+                job.start_from(now),
+                job.regions.first().map_or("?", ZoneKey::as_str)
+            )),
+            None => why.push_str("; starting now is not covered by the signal"),
+        }
+        if !sources.is_empty() {
+            why.push_str(&format!("; signal: {}", dedup(sources).join(", ")));
+        }
+        round.placed.insert(
+            p.job_id.clone(),
+            PlanInfo {
+                policy: policy.to_owned(),
+                planned_at: now,
+                region: p.region.to_string(),
+                start: first.start(),
+                end: last.end(),
+                pieces: p.pieces.iter().map(|w| [w.start(), w.end()]).collect(),
+                energy_kwh,
+                emissions_g: p.emissions.0,
+                run_now_emissions_g: base,
+                saved_percent: saved,
+                why,
+            },
+        );
+    }
+    for u in &plan.unplaced {
+        round
+            .unplaced
+            .insert(u.job_id.clone(), u.reason.to_string());
+    }
+}
+
+fn dedup(mut v: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|s| seen.insert(s.clone()));
+    v
+}
