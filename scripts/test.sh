@@ -5,9 +5,12 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the end-to-end tests use (the tests start and stop any daemons themselves):
 #   chromium: crates/cli/tests/report.rs screenshots the HTML report.
+#   postgresql: crates/service/tests/postgres.rs starts a throwaway PostgreSQL 15 (initdb + pg_ctl) per test.
+#   slurm-wlm slurmctld slurmd slurm-client munge mariadb-server slurmdbd: crates/service/tests/slurm.rs
+#     brings up two localhost Slurm clusters with accounting (scripts/slurm-localhost.sh).
 # Installed here when missing and we can (root with apt-get), so this stays the one test command
 # on a fresh machine.
-PACKAGES=(chromium)
+PACKAGES=(chromium postgresql slurm-wlm slurmctld slurmd slurm-client munge mariadb-server slurmdbd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

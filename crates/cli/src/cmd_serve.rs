@@ -10,19 +10,24 @@ use clap::Args;
 use kite_core::{Clock, SystemClock, ZoneKey};
 use kite_engine::IntensityService;
 use kite_scheduler::Capacity;
+use kite_service::config::{LocalConfig, ServeConfig};
+use kite_service::executor::Executor;
 use kite_service::{
     ApiState, Control, Executors, KiteRun, LocalExecutor, Planner, Service, SqliteQueue, secret,
 };
+use kite_service::{KubernetesConfig, KubernetesExecutor, SlurmConfig, SlurmExecutor};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// `kite serve` flags.
+/// `kite serve` flags. Each overrides the same key of the config file's `[serve]` section
+/// (see `kite_service::config` and docs/service.md).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0: any free port; the bound address is written beside the queue).
-    #[arg(long, default_value = "127.0.0.1:7878")]
-    pub listen: std::net::SocketAddr,
+    /// Address to listen on (default 127.0.0.1:7878; port 0: any free port; the bound address is
+    /// written beside the queue).
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
     /// The job queue (default: jobs.sqlite3 beside the database).
     #[arg(long, value_name = "PATH", env = "KITE_QUEUE")]
     pub queue: Option<PathBuf>,
@@ -32,9 +37,9 @@ pub struct ServeArgs {
     /// GPUs per region: `8` (every region) or `DE=8,FR=4`; jobs then share them.
     #[arg(long, value_delimiter = ',')]
     pub capacity: Vec<String>,
-    /// Replan all waiting jobs this often (a refreshed forecast), e.g. 15m.
-    #[arg(long, default_value = "15m")]
-    pub replan_every: String,
+    /// Replan all waiting jobs this often (a refreshed forecast), e.g. 15m (the default).
+    #[arg(long)]
+    pub replan_every: Option<String>,
     /// Book runs and planned jobs' outcomes in this ledger (default: the one `kite ledger init` made, if any).
     #[arg(long, value_name = "PATH", env = "KITE_LEDGER")]
     pub ledger: Option<PathBuf>,
@@ -78,10 +83,37 @@ fn parse_capacity(items: &[String]) -> Result<(Capacity, Option<u32>)> {
     Ok((cap, max))
 }
 
-pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<()> {
+pub async fn run(global: &GlobalArgs, mut args: ServeArgs) -> Result<()> {
     let cfg = load_config(global)?;
-    let replan_every = kite_engine::parse_duration(&args.replan_every)
-        .map_err(|m| anyhow!("--replan-every: {m}"))?;
+    let serve = ServeConfig::parse(cfg.serve.as_ref())?;
+    // Flags win over the file; the file over the defaults.
+    let listen = args
+        .listen
+        .or(serve.listen)
+        .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 7878)));
+    if args.queue.is_none() {
+        args.queue.clone_from(&serve.queue);
+    }
+    if args.ledger.is_none() {
+        args.ledger.clone_from(&serve.ledger);
+    }
+    if args.region.is_empty() {
+        args.region.clone_from(&serve.regions);
+    }
+    if args.capacity.is_empty() {
+        args.capacity = serve
+            .capacity
+            .iter()
+            .map(|(zone, gpus)| format!("{zone}={gpus}"))
+            .collect();
+    }
+    let replan_text = args
+        .replan_every
+        .clone()
+        .or(serve.replan_every.clone())
+        .unwrap_or_else(|| "15m".to_owned());
+    let replan_every = kite_engine::parse_duration(&replan_text)
+        .map_err(|m| anyhow!("--replan-every (or [serve] replan_every): {m}"))?;
     let replan_every =
         Duration::from_secs(u64::try_from(replan_every.as_secs().max(1)).unwrap_or(900));
     let (capacity, max_gpus) = parse_capacity(&args.capacity)?;
@@ -110,9 +142,14 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<()> {
     }
     let mut global_args = vec![
         "--database".to_owned(),
-        cfg.database.to_string_lossy().into_owned(),
+        std::path::absolute(&cfg.database)
+            .unwrap_or_else(|_| cfg.database.clone())
+            .to_string_lossy()
+            .into_owned(),
     ];
     if let Some(c) = &global.config {
+        // Jobs run in their own directories: a relative path would not be found there.
+        let c = std::path::absolute(c).unwrap_or_else(|_| c.clone());
         global_args.extend(["--config".into(), c.to_string_lossy().into_owned()]);
     }
     if global.offline {
@@ -121,14 +158,17 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<()> {
     let measure = KiteRun {
         program: std::env::current_exe().context("finding the kite binary to run jobs with")?,
         global_args,
-        ledger: ledger.exists().then_some(ledger),
+        ledger: ledger
+            .exists()
+            .then(|| std::path::absolute(&ledger).unwrap_or(ledger)),
     };
     let jobs_dir = queue_file.with_extension("jobs");
     let local = LocalExecutor::new(&jobs_dir, Some(measure))?;
+    let executors = build_executors(&serve, Arc::new(local))?;
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
     let control = Arc::new(Control {
         queue: Arc::new(queue),
-        executors: Executors::single(Arc::new(local)),
+        executors,
         tx,
     });
 
@@ -152,14 +192,9 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<()> {
         eprintln!("kite serve: reconciled {line}");
     }
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {}; pick another --listen address",
-                args.listen
-            )
-        })?;
+        .with_context(|| format!("cannot listen on {listen}; pick another --listen address"))?;
     let addr = listener.local_addr()?;
     let addr_file = secret::addr_path(&queue_file);
     secret::write_addr(&addr_file, addr)
@@ -182,4 +217,49 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<()> {
         _ = tokio::signal::ctrl_c() => eprintln!("kite serve: stopping; jobs keep running and are re-attached at the next start"),
     }
     Ok(())
+}
+
+/// The executors of the `[[serve.executor]]` tables, each with its zones (resolved like
+/// `--region`); the local executor runs every zone no other executor claims.
+fn build_executors(serve: &ServeConfig, local: Arc<LocalExecutor>) -> Result<Executors> {
+    let registry = kite_regions::Registry::embedded();
+    let mut executors = Executors::single(local.clone());
+    for (i, entry) in serve.executors.iter().enumerate() {
+        let zones = entry
+            .zones
+            .iter()
+            .map(|z| {
+                registry
+                    .resolve(z)
+                    .map(|zone| zone.key.as_str().to_owned())
+                    .map_err(|e| anyhow!("config [serve].executor[{i}].zones: `{z}`: {e}"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let executor: Arc<dyn Executor> = match entry.kind.as_str() {
+            "local" => {
+                serve.options::<LocalConfig>(i)?;
+                local.clone()
+            }
+            "slurm" => {
+                let mut c: SlurmConfig = serve.options(i)?;
+                c.zones.clone_from(&zones);
+                Arc::new(
+                    SlurmExecutor::new(c)
+                        .map_err(|e| anyhow!("config [serve].executor[{i}]: {e}"))?,
+                )
+            }
+            "kubernetes" => {
+                let c: KubernetesConfig = serve.options(i)?;
+                Arc::new(
+                    KubernetesExecutor::new(c)
+                        .map_err(|e| anyhow!("config [serve].executor[{i}]: {e}"))?,
+                )
+            }
+            other => bail!("config [serve].executor[{i}]: kind `{other}` is not built in"),
+        };
+        if !zones.is_empty() {
+            executors = executors.with(executor, &zones);
+        }
+    }
+    Ok(executors)
 }

@@ -313,3 +313,63 @@ fn kill_9_of_the_server_loses_nothing_and_starts_nothing_twice() {
         "{v:#}"
     );
 }
+
+#[test]
+fn the_config_files_serve_section_sets_listen_regions_and_executors_and_bad_ones_are_named() {
+    let kite = Kite::new();
+    // A misspelt executor kind stops kite serve before it listens, naming the key and the fix.
+    std::fs::write(
+        kite.path("bad.toml"),
+        "[serve]\nlisten = \"127.0.0.1:0\"\n[[serve.executor]]\nkind = \"nomad\"\n",
+    )
+    .unwrap();
+    let err = kite.fails(&["--config", "bad.toml", "serve"]);
+    assert!(
+        err.contains("executor[0].kind") && err.contains("nomad") && err.contains("local"),
+        "{err}"
+    );
+    std::fs::write(
+        kite.path("zones.toml"),
+        "[serve]\nlisten = \"127.0.0.1:0\"\n[[serve.executor]]\nkind = \"local\"\nzones = [\"atlantis\"]\n",
+    )
+    .unwrap();
+    let err = kite.fails(&["--config", "zones.toml", "serve"]);
+    assert!(err.contains("zones") && err.contains("atlantis"), "{err}");
+
+    // A good section: no flags at all; the server listens where the file says and runs a job
+    // of the file's default region on the local executor.
+    std::fs::write(
+        kite.path("serve.toml"),
+        "[serve]\nlisten = \"127.0.0.1:0\"\nregions = [\"DE\"]\nreplan_every = \"1m\"\n\
+         [[serve.executor]]\nkind = \"local\"\nzones = [\"DE\"]\n",
+    )
+    .unwrap();
+    let addr = kite.path("jobs.sqlite3.addr");
+    let child = kite
+        .cmd()
+        .args(["--config", "serve.toml", "serve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = Server { child };
+    let until = Instant::now() + Duration::from_secs(20);
+    while !addr.exists() {
+        assert!(
+            Instant::now() < until,
+            "kite serve did not start from the config file"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let j = submit(
+        &kite,
+        &["--deadline", "now+40s", "--duration", "10s"],
+        &["sh", "-c", "echo from-config"],
+    );
+    let id = j["id"].as_str().unwrap().to_owned();
+    assert_eq!(j["plan"]["region"], "DE", "{j:#}");
+    let done = wait_state(&kite, &id, "succeeded", 60);
+    assert_eq!(done["job"]["handle"]["executor"], "local", "{done:#}");
+    let log = kite.ok(&["job", &id, "--log"]);
+    assert!(log.contains("from-config"), "{log}");
+}

@@ -42,6 +42,9 @@ pub struct RawConfig {
     /// Live providers; each is off unless its section is present and enabled.
     #[serde(default)]
     pub providers: RawProviders,
+    /// `kite serve`'s section (executors per region, queue, listen address). Kept as a table
+    /// here and parsed by kite-service, which owns its meaning; the engine never reads it.
+    pub serve: Option<toml::Table>,
 }
 
 /// The `[providers.*]` sections.
@@ -204,6 +207,8 @@ pub struct Config {
     pub pue: Option<f64>,
     /// Enabled live providers, in the order Electricity Maps, WattTime, UK.
     pub providers: Vec<ProviderSettings>,
+    /// The `[serve]` table as written, for `kite serve`.
+    pub serve: Option<toml::Table>,
 }
 
 /// Where the configuration file is looked for when none is named: `$KITE_CONFIG`, then
@@ -386,6 +391,7 @@ impl Config {
             signal,
             pue: raw.pue,
             providers,
+            serve: raw.serve,
         })
     }
 }

@@ -7,20 +7,27 @@
 
 pub mod api;
 pub mod client;
+pub mod config;
 pub mod conformance;
 pub mod executor;
 pub mod job;
+pub mod kubernetes;
 pub mod local;
 pub mod planner;
 pub mod queue;
+pub mod queue_pg;
 pub mod secret;
 pub mod service;
+pub mod slurm;
 
 pub use api::{ApiState, Problem, SubmitBody, router};
 pub use client::{Client, ClientError};
 pub use executor::{ExecError, ExecState, Executor, Handle, Launch};
 pub use job::{Event, JobRecord, JobRequest, PlanInfo, State};
+pub use kubernetes::{KubernetesConfig, KubernetesExecutor};
 pub use local::{KiteRun, LocalExecutor};
 pub use planner::Planner;
 pub use queue::{Queue, QueueError, SqliteQueue};
+pub use queue_pg::PgQueue;
 pub use service::{Control, Executors, Msg, Service};
+pub use slurm::{SlurmAccounting, SlurmConfig, SlurmExecutor};

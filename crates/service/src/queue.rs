@@ -71,6 +71,13 @@ pub trait Queue: Send + Sync {
     fn events(&self, id: &str) -> Result<Vec<Event>, QueueError>;
     /// Number of jobs per state.
     fn counts(&self) -> Result<Vec<(State, u64)>, QueueError>;
+    /// Whether this server may plan and dispatch now. Several servers can share one queue
+    /// (PostgreSQL); one at a time leads, the others only accept jobs and serve reads. Call it
+    /// at every tick of the service loop: the lease can move when a leader's connection dies.
+    /// A queue only one server can open (SQLite) always leads.
+    fn try_lead(&self) -> bool {
+        true
+    }
 }
 
 /// The embedded queue: one SQLite file in WAL mode with `synchronous=FULL`.

@@ -11,6 +11,8 @@
 //!   500 once, delays, malformed JSON) in front of a router;
 //! - [`electricity_maps`], [`watttime`] and [`uk_carbon_intensity`] are ready-made routers;
 //! - [`fixtures`] holds the recorded JSON responses, shaped exactly like the documented ones.
+//! - [`kube_api`] is a fake Kubernetes API server (Jobs, Pods, `Status` errors) with a simulated
+//!   controller and kubelet, for the Kubernetes executor.
 
 // Handlers return early with a ready `Response` as the error; its size is irrelevant in a fake.
 #![allow(clippy::result_large_err)]
@@ -18,6 +20,8 @@
 mod common;
 pub mod electricity_maps;
 pub mod fixtures;
+pub mod kube_api;
+pub mod postgres;
 mod script;
 mod server;
 pub mod uk_carbon_intensity;
