@@ -15,7 +15,9 @@ use kite_service::executor::Executor;
 use kite_service::{
     ApiState, Control, Executors, KiteRun, LocalExecutor, Planner, Service, SqliteQueue, secret,
 };
-use kite_service::{KubernetesConfig, KubernetesExecutor, SlurmConfig, SlurmExecutor};
+use kite_service::{
+    KubernetesConfig, KubernetesExecutor, PgQueue, Queue, SlurmConfig, SlurmExecutor,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +30,8 @@ pub struct ServeArgs {
     /// written beside the queue).
     #[arg(long)]
     pub listen: Option<std::net::SocketAddr>,
-    /// The job queue (default: jobs.sqlite3 beside the database).
+    /// The job queue: a SQLite file (default: jobs.sqlite3 beside the database), or a
+    /// postgres://USER:PASSWORD@HOST:PORT/DB URL that several kite servers share (one leads).
     #[arg(long, value_name = "PATH", env = "KITE_QUEUE")]
     pub queue: Option<PathBuf>,
     /// Regions for jobs that name none, e.g. DE or aws:eu-central-1.
@@ -122,8 +125,24 @@ pub async fn run(global: &GlobalArgs, mut args: ServeArgs) -> Result<()> {
             .resolve(r)
             .map_err(|e| anyhow!("--region `{r}`: {e}"))?;
     }
-    let queue_file = queue_path(global, args.queue.as_deref())?;
-    let queue = SqliteQueue::open(&queue_file)?;
+    // The queue: a SQLite file, or a PostgreSQL URL shared by several servers. With PostgreSQL
+    // the token, address and local job files live beside kite's database instead.
+    let pg_url = args
+        .queue
+        .as_deref()
+        .and_then(|q| q.to_str())
+        .filter(|q| q.starts_with("postgres://") || q.starts_with("postgresql://"))
+        .map(str::to_owned);
+    let (queue, queue_file): (Arc<dyn Queue>, PathBuf) = match &pg_url {
+        Some(url) => (
+            Arc::new(PgQueue::connect(url)?),
+            queue_path(global, None)?.with_file_name("jobs.pg"),
+        ),
+        None => {
+            let file = queue_path(global, args.queue.as_deref())?;
+            (Arc::new(SqliteQueue::open(&file)?), file)
+        }
+    };
     let token =
         secret::load_or_create_token(&secret::token_path(&queue_file)).with_context(|| {
             format!(
@@ -167,7 +186,7 @@ pub async fn run(global: &GlobalArgs, mut args: ServeArgs) -> Result<()> {
     let executors = build_executors(&serve, Arc::new(local))?;
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
     let control = Arc::new(Control {
-        queue: Arc::new(queue),
+        queue,
         executors,
         tx,
     });
@@ -188,8 +207,14 @@ pub async fn run(global: &GlobalArgs, mut args: ServeArgs) -> Result<()> {
         replan_every,
         tick: Duration::from_millis(250),
     };
-    for line in service.reconcile() {
-        eprintln!("kite serve: reconciled {line}");
+    if control.queue.try_lead() {
+        for line in service.reconcile() {
+            eprintln!("kite serve: reconciled {line}");
+        }
+    } else {
+        eprintln!(
+            "kite serve: another kite serve leads this queue: this one accepts jobs and serves reads, and takes over if the leader stops"
+        );
     }
 
     let listener = tokio::net::TcpListener::bind(listen)

@@ -373,3 +373,124 @@ fn the_config_files_serve_section_sets_listen_regions_and_executors_and_bad_ones
     let log = kite.ok(&["job", &id, "--log"]);
     assert!(log.contains("from-config"), "{log}");
 }
+
+/// Starts `kite serve` on a shared queue URL; its address and token files sit beside its own
+/// database (`jobs.pg.addr`, `jobs.pg.token`).
+fn serve_pg(kite: &Kite, url: &str) -> Server {
+    let addr = kite.path("jobs.pg.addr");
+    let _ = std::fs::remove_file(&addr);
+    let child = kite
+        .cmd()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--region",
+            "DE",
+            "--queue",
+            url,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    while !addr.exists() {
+        assert!(Instant::now() < until, "kite serve on {url} did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server { child }
+}
+
+/// The client flags that reach the server started by `serve_pg` for `kite`.
+fn via(kite: &Kite) -> [String; 4] {
+    let addr = std::fs::read_to_string(kite.path("jobs.pg.addr")).unwrap();
+    let token = std::fs::read_to_string(kite.path("jobs.pg.token")).unwrap();
+    [
+        "--server".into(),
+        addr.trim().to_owned(),
+        "--token".into(),
+        token.trim().to_owned(),
+    ]
+}
+
+#[test]
+fn two_servers_share_one_postgresql_queue_and_the_follower_takes_over() {
+    let pg = kite_test_support::postgres::Postgres::start();
+    let url = pg.url("postgres");
+    let (a, b) = (Kite::new(), Kite::new());
+    let mut server_a = serve_pg(&a, &url);
+    // Let the first server take the lease before the second starts.
+    std::thread::sleep(Duration::from_millis(500));
+    let _server_b = serve_pg(&b, &url);
+
+    // A job submitted to the follower is accepted, planned by the leader, and runs once.
+    let marker = a.path("ran");
+    let mut args: Vec<String> = vec!["submit".into(), "--format".into(), "json".into()];
+    args.extend(via(&b));
+    args.extend(["--deadline", "now+1m", "--duration", "5s", "--", "sh", "-c"].map(String::from));
+    args.push(format!("echo shared >> {}", marker.display()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let j = b.json(&args);
+    let id = j["id"].as_str().unwrap().to_owned();
+    let state = |k: &Kite, id: &str| -> Value {
+        let mut args = vec![
+            "job".to_owned(),
+            id.to_owned(),
+            "--format".into(),
+            "json".into(),
+        ];
+        args.extend(via(k));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        k.json(&args)
+    };
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        // Both servers read the same queue.
+        let seen_a = state(&a, &id);
+        let seen_b = state(&b, &id);
+        assert_eq!(seen_a["job"]["state"], seen_b["job"]["state"]);
+        if seen_a["job"]["state"] == "succeeded" {
+            break;
+        }
+        assert!(Instant::now() < until, "not run by the leader: {seen_a:#}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The leader (a) ran it on its host, once.
+    let ran = std::fs::read_to_string(&marker).unwrap();
+    assert_eq!(ran, "shared\n", "ran exactly once");
+    assert!(
+        a.path(&format!("jobs.jobs/{id}")).exists(),
+        "the leader ran it"
+    );
+
+    // The leader stops: the follower takes the lease and runs the next job.
+    let _ = server_a.child.kill();
+    let _ = server_a.child.wait();
+    let mut args: Vec<String> = vec!["submit".into(), "--format".into(), "json".into()];
+    args.extend(via(&b));
+    args.extend(
+        [
+            "--deadline",
+            "now+1m",
+            "--duration",
+            "5s",
+            "--",
+            "sh",
+            "-c",
+            "echo next >> ran",
+        ]
+        .map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let id2 = b.json(&args)["id"].as_str().unwrap().to_owned();
+    let until = Instant::now() + Duration::from_secs(60);
+    while state(&b, &id2)["job"]["state"] != "succeeded" {
+        assert!(Instant::now() < until, "the follower did not take over");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        b.path(&format!("jobs.jobs/{id2}")).exists(),
+        "the new leader ran it"
+    );
+}

@@ -1,7 +1,7 @@
 //! The durable job queue: the [`Queue`] trait and its SQLite implementation.
 //!
-//! A PostgreSQL backend implements the same trait later (`SELECT … FOR UPDATE` where SQLite
-//! uses `BEGIN IMMEDIATE`); all SQL of the SQLite backend is in this file. A job row keeps the
+//! The PostgreSQL backend (`queue_pg.rs`) implements the same trait for several servers sharing
+//! one database; all SQL of the SQLite backend is in this file. A job row keeps the
 //! columns the service filters on (state, planned start) and the rest as JSON; every change is
 //! a compare-and-set on the state plus an event row, in one transaction.
 

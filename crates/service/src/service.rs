@@ -540,6 +540,11 @@ impl Service {
     /// `replan_every`; starts due jobs; watches running ones.
     pub async fn run(&self, mut rx: mpsc::Receiver<Msg>) {
         let mut last_replan: Option<tokio::time::Instant> = None;
+        // The caller reconciled before starting the loop if it led then.
+        let mut leading = self.q().try_lead();
+        // Pending jobs already replanned once: jobs other servers accepted into a shared queue
+        // are planned when first seen, not at every tick.
+        let mut seen_pending: std::collections::HashSet<String> = Default::default();
         loop {
             let mut waiters = Vec::new();
             let mut changed = false;
@@ -555,6 +560,28 @@ impl Service {
                 match m {
                     Msg::Submitted(w) => waiters.push(w),
                     Msg::Changed => changed = true,
+                }
+            }
+            // Several servers may share one queue (PostgreSQL): only the lease holder plans and
+            // dispatches; the others accept jobs (already committed) and serve reads.
+            if !self.q().try_lead() {
+                leading = false;
+                for w in waiters {
+                    let _ = w.send(());
+                }
+                continue;
+            }
+            if !leading {
+                // The lease just moved here: take over what the previous leader left running.
+                for line in self.reconcile() {
+                    tracing::warn!("took the lead; reconciled {line}");
+                }
+                leading = true;
+                changed = true;
+            }
+            if let Ok(pending) = self.q().list(&[State::Pending]) {
+                for j in pending {
+                    changed |= seen_pending.insert(j.id);
                 }
             }
             changed |= self.poll();
