@@ -494,3 +494,179 @@ fn two_servers_share_one_postgresql_queue_and_the_follower_takes_over() {
         "the new leader ran it"
     );
 }
+
+/// `kite serve` with extra flags; `env` goes to the server (e.g. KITE_QUEUE).
+fn serve_with(kite: &Kite, flags: &[&str], env: &[(&str, &std::path::Path)]) -> Server {
+    let addr = env
+        .iter()
+        .find(|(k, _)| *k == "KITE_QUEUE")
+        .map_or_else(|| kite.path("jobs.sqlite3"), |(_, p)| p.to_path_buf())
+        .with_extension("sqlite3.addr");
+    let _ = std::fs::remove_file(&addr);
+    let mut cmd = kite.cmd();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--region", "DE"])
+        .args(flags)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    while !addr.exists() {
+        assert!(
+            Instant::now() < until,
+            "kite serve did not write {}",
+            addr.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server { child }
+}
+
+#[test]
+fn gpus_held_by_a_running_job_are_not_planned_twice() {
+    let kite = Kite::new();
+    let _server = serve_with(&kite, &["--capacity", "DE=1"], &[]);
+    // A tight deadline: A starts at once, on DE's only GPU.
+    let a = submit(
+        &kite,
+        &["--deadline", "now+45s", "--duration", "20s", "--gpus", "1"],
+        &["sleep", "20"],
+    );
+    let a_id = a["id"].as_str().unwrap().to_owned();
+    let a = wait_state(&kite, &a_id, "running", 30);
+    let a_end = ts(&a["job"]["started_at"]) + 20;
+    // B, submitted while A runs, would start now if A's GPU were forgotten.
+    let b = submit(
+        &kite,
+        &["--deadline", "now+2m", "--duration", "10s", "--gpus", "1"],
+        &["true"],
+    );
+    let b_id = b["id"].as_str().unwrap().to_owned();
+    match b["state"].as_str() {
+        Some("planned") => {
+            let b_start = ts(&b["plan"]["start"]);
+            assert!(
+                b_start >= a_end,
+                "B planned at {b_start}, before A (running on DE's only GPU) ends at {a_end}: {b:#}"
+            );
+        }
+        // No room before its deadline once A's GPU is counted: it waits, with the reason.
+        Some("pending") => assert!(b["reason"].as_str().is_some(), "{b:#}"),
+        _ => panic!("B should wait for A's GPU: {b:#}"),
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let now = kite_core::Clock::now(&kite_core::SystemClock).as_second();
+    let b = job(&kite, &b_id);
+    if now < a_end {
+        assert_ne!(b["job"]["state"], "running", "B runs beside A: {b:#}");
+        assert_ne!(b["job"]["state"], "succeeded", "B ran beside A: {b:#}");
+    }
+    kite.ok(&["cancel", &a_id]);
+}
+
+/// A tmpfs mounted for one test, unmounted when dropped (even when the test fails).
+struct SmallDisk(std::path::PathBuf);
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_refuses_the_submission_cleanly_and_keeps_earlier_jobs() {
+    let uid = Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        eprintln!(
+            "SKIPPED a_full_disk_refuses_the_submission_cleanly_and_keeps_earlier_jobs: mounting a small tmpfs needs root (CI runs as root)"
+        );
+        return;
+    }
+    let kite = Kite::new();
+    let small = kite.path("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs"])
+        .arg(&small)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount -t tmpfs failed as root");
+    let _disk = SmallDisk(small.clone());
+    let queue = small.join("jobs.sqlite3");
+    let _server = serve_with(&kite, &[], &[("KITE_QUEUE", &queue)]);
+    let q = |args: &[&str]| {
+        let mut c = kite.cmd();
+        c.env("KITE_QUEUE", &queue).args(args);
+        c.output().unwrap()
+    };
+    let submit_q = || {
+        q(&[
+            "submit",
+            "--format",
+            "json",
+            "--deadline",
+            "now+3h",
+            "--duration",
+            "1h",
+            "--earliest",
+            "now+1h",
+            "--",
+            "true",
+        ])
+    };
+    let mut earlier = Vec::new();
+    for _ in 0..2 {
+        let out = submit_q();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        earlier.push(v["id"].as_str().unwrap().to_owned());
+    }
+    // Fill the disk.
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(small.join("filler")).unwrap();
+        let block = vec![0u8; 16 * 1024];
+        while f.write_all(&block).and_then(|()| f.sync_all()).is_ok() {}
+    }
+    // Submissions now fail, cleanly (the queue's log may have had a little room left).
+    let mut refused = None;
+    for _ in 0..200 {
+        let out = submit_q();
+        if out.status.success() {
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            earlier.push(v["id"].as_str().unwrap().to_owned());
+        } else {
+            refused = Some(String::from_utf8_lossy(&out.stderr).into_owned());
+            break;
+        }
+    }
+    let refused = refused.expect("no submission failed on a full disk");
+    assert!(
+        refused.contains("full") && refused.contains("earlier jobs are intact"),
+        "{refused}"
+    );
+    // Space again: every earlier job is there, and the service takes new ones.
+    std::fs::remove_file(small.join("filler")).unwrap();
+    let out = q(&["jobs", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    for id in &earlier {
+        assert!(listed.contains(id.as_str()), "job {id} lost: {listed}");
+    }
+    let out = submit_q();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -169,6 +169,15 @@ fn queue_problem(e: crate::queue::QueueError) -> Problem {
             "not possible in this state",
             format!("job `{id}` is {from}; it cannot become {to}"),
         ),
+        // Disk full: nothing was written; say so rather than "internal error".
+        Q::Db { ref message, .. } if message.contains("full") => {
+            tracing::error!("{e}");
+            Problem::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "job queue full",
+                "the disk holding the job queue is full: the job was not accepted (earlier jobs are intact); free space there and submit again",
+            )
+        }
         other => internal(other),
     }
 }

@@ -85,6 +85,17 @@ impl Planner {
 
     /// Plans `jobs` (not yet started) at `now`.
     pub async fn plan(&self, jobs: &[JobRecord], now: Timestamp) -> Result<Round, PlanError> {
+        self.plan_around(jobs, &[], now).await
+    }
+
+    /// Plans `jobs` (not yet started) at `now` in the capacity left by `held`: GPUs that running
+    /// jobs (and jobs about to start, whose plans are not redone) occupy.
+    pub async fn plan_around(
+        &self,
+        jobs: &[JobRecord],
+        held: &[Held],
+        now: Timestamp,
+    ) -> Result<Round, PlanError> {
         let mut round = Round::default();
         let specs: Vec<JobSpec> = jobs.iter().map(spec_of).collect();
         let mut scheduler_jobs = Vec::new();
@@ -111,7 +122,7 @@ impl Planner {
             .map_err(|e| PlanError(e.to_string()))?;
         let (policy, plan) = if scheduler_jobs.len() > 1 || self.limited {
             let mut cfg = PlannerConfig::carbon_only();
-            cfg.capacity = self.capacity.clone();
+            cfg.capacity = left_over(&self.capacity, held);
             // Among windows of equal emissions, the earliest: a job should not wait for nothing.
             // A milligram per hour of delay never outweighs a real difference in carbon.
             cfg.weights.delay_per_hour = TIE_BREAK_G_PER_HOUR;
@@ -130,6 +141,61 @@ impl Planner {
         collect(&mut round, policy, &scheduler_jobs, &plan, &signals, now);
         Ok(round)
     }
+}
+
+/// GPUs a job occupies in a zone over a window; the planner plans around them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held {
+    /// The zone.
+    pub region: String,
+    /// `[start, end)`.
+    pub window: [Timestamp; 2],
+    /// GPUs (at least one unit: a job is one slot even without GPUs).
+    pub units: u32,
+}
+
+/// `capacity` less what `held` occupies: in each limited zone, the time is cut where a holding
+/// starts or ends, and each piece with something held gets an override of what is left there.
+fn left_over(capacity: &Capacity, held: &[Held]) -> Capacity {
+    let mut out = capacity.clone();
+    let mut zones: BTreeMap<&str, Vec<&Held>> = BTreeMap::new();
+    for h in held.iter().filter(|h| h.window[0] < h.window[1]) {
+        zones.entry(h.region.as_str()).or_default().push(h);
+    }
+    for (zone, hs) in zones {
+        let Ok(key) = ZoneKey::new(zone) else {
+            continue;
+        };
+        let Some(base) = capacity.of_region(&key) else {
+            continue; // unlimited: nothing to subtract from
+        };
+        let mut cuts: Vec<Timestamp> = hs.iter().flat_map(|h| h.window).collect();
+        cuts.sort();
+        cuts.dedup();
+        for pair in cuts.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let used: u32 = hs
+                .iter()
+                .filter(|h| h.window[0] < b && a < h.window[1])
+                .map(|h| h.units)
+                .sum();
+            let Ok(w) = kite_core::TimeWindow::new(a, b) else {
+                continue;
+            };
+            if used == 0 {
+                continue;
+            }
+            // Overrides already set here still bound what is left.
+            let limit = capacity
+                .overrides(&key)
+                .iter()
+                .filter(|(o, _)| o.start() < b && a < o.end())
+                .map(|(_, u)| *u)
+                .fold(base, u32::min);
+            out = out.with_override(key.clone(), w, limit.saturating_sub(used));
+        }
+    }
+    out
 }
 
 fn spec_of(job: &JobRecord) -> JobSpec {

@@ -5,11 +5,13 @@
 //! - a job is committed (`pending`) before the submission is answered;
 //! - `running` (with the attempt number) is committed *before* the executor is asked to start,
 //!   so a crash in between reads as `lost` on restart, never as a job to start again;
+//! - a start the backend refused or never received (`ExecError::Backend`) moves the job back to
+//!   `planned` and is retried; a retry answered `AlreadyStarted` keeps it `running`;
 //! - executors keep what they need to be found again in the persisted [`Handle`](crate::executor::Handle).
 
 use crate::executor::{ExecError, ExecState, Executor, Launch};
 use crate::job::{JobRecord, JobRequest, State};
-use crate::planner::Planner;
+use crate::planner::{Held, Planner};
 use crate::queue::{Queue, QueueError};
 use kite_core::{Clock, SignedDuration, SystemClock, Timestamp};
 use std::collections::BTreeMap;
@@ -146,6 +148,46 @@ impl Control {
             }
         }
     }
+}
+
+/// How the reason of a job whose start the backend refused begins (the job is back in
+/// `planned` and is tried again).
+const START_REFUSED: &str = "not started: the executor refused the start";
+
+/// How the reason of a running job begins while its executor cannot say how it is doing.
+const WATCH_FAILED: &str = "state unknown: the executor could not be asked";
+
+/// The longest pause before a refused start is tried again (shorter when replanning is).
+const START_RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// What a running or about-to-start job occupies from `now` on: the rest of its planned pieces,
+/// or (without a plan of pieces) its duration from its start. A job running past its expected
+/// end still holds its GPUs for a minute (the next replan after it ends frees them).
+fn holdings(job: &JobRecord, now: Timestamp) -> Vec<Held> {
+    let Some(plan) = &job.plan else {
+        return Vec::new();
+    };
+    let units = job.request.gpus.max(1);
+    let hold = |a: Timestamp, b: Timestamp| Held {
+        region: plan.region.clone(),
+        window: [a.max(now), b],
+        units,
+    };
+    let mut out: Vec<Held> = if job.request.interruptible && plan.pieces.len() > 1 {
+        plan.pieces
+            .iter()
+            .filter(|[_, b]| *b > now)
+            .map(|[a, b]| hold(*a, *b))
+            .collect()
+    } else {
+        let start = job.started_at.unwrap_or(plan.start);
+        let end = start + SignedDuration::from_secs(job.request.duration_secs);
+        vec![hold(start, end)]
+    };
+    if out.iter().all(|h| h.window[1] <= now) {
+        out = vec![hold(now, now + SignedDuration::from_secs(60))];
+    }
+    out
 }
 
 /// Suspend or resume.
@@ -310,10 +352,38 @@ impl Service {
         };
         let mut freed = false;
         for job in running {
+            let unwatched = job
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with(WATCH_FAILED));
             match self.observe(&job, false) {
                 Ok(Some(_)) => freed = true,
+                Ok(None) if unwatched => {
+                    let _ = self.q().transition(
+                        &job.id,
+                        State::Running,
+                        State::Running,
+                        "the executor answers again; watching it",
+                        self.now(),
+                        &mut |_| {},
+                    );
+                }
                 Ok(None) => {}
-                Err(e) => self.note(format!("{}: {e}", job.id)),
+                Err(e) => {
+                    self.note(format!("{}: {e}", job.id));
+                    // Visible on the job, once per distinct error (not at every tick).
+                    let reason = format!("{WATCH_FAILED} (asked again at each tick): {e}");
+                    if job.reason.as_deref() != Some(reason.as_str()) {
+                        let _ = self.q().transition(
+                            &job.id,
+                            State::Running,
+                            State::Running,
+                            &reason,
+                            self.now(),
+                            &mut |_| {},
+                        );
+                    }
+                }
             }
         }
         freed
@@ -347,6 +417,9 @@ impl Service {
             let Some(ex) = self.control.executors.get(&job.executor).cloned() else {
                 continue;
             };
+            if !self.retry_due(&job, now) {
+                continue;
+            }
             let attempt = job.attempt + 1;
             // Committed before the executor acts: never started twice.
             let committed = self.q().transition(
@@ -380,6 +453,33 @@ impl Service {
                         &mut |j| j.handle = Some(h.clone()),
                     );
                 }
+                // It did start (an earlier try reached the backend before the answer was
+                // lost): it is running, and is not started again.
+                Err(ExecError::AlreadyStarted { evidence, .. }) => {
+                    let _ = self.q().transition(
+                        &job.id,
+                        State::Running,
+                        State::Running,
+                        &format!("already started on {} ({evidence}); watching it", ex.name()),
+                        self.now(),
+                        &mut |_| {},
+                    );
+                }
+                // Unreachable or refused: the backend did not start it. Back to `planned`, so
+                // the next tick (after a pause) tries again; the deadline bounds the retries.
+                Err(e @ ExecError::Backend { .. }) => {
+                    let _ = self.q().transition(
+                        &job.id,
+                        State::Running,
+                        State::Planned,
+                        &format!("{START_REFUSED}, retried shortly: {e}"),
+                        self.now(),
+                        &mut |j| {
+                            j.attempt = attempt - 1;
+                            j.started_at = None;
+                        },
+                    );
+                }
                 Err(e) => {
                     let _ = self.q().transition(
                         &job.id,
@@ -394,6 +494,20 @@ impl Service {
         }
     }
 
+    /// Whether a job whose start the backend refused has waited long enough to be tried again.
+    fn retry_due(&self, job: &JobRecord, now: Timestamp) -> bool {
+        if !job
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with(START_REFUSED))
+        {
+            return true;
+        }
+        let pause = SignedDuration::try_from(self.replan_every.min(START_RETRY_MAX))
+            .unwrap_or(SignedDuration::from_secs(30));
+        now >= job.updated_at + pause
+    }
+
     /// Plans every job not yet started; hands new placements to executors, moves changed ones.
     async fn replan(&self) {
         let Ok(jobs) = self.q().list(&[State::Pending, State::Planned]) else {
@@ -401,6 +515,14 @@ impl Service {
         };
         let now = self.now();
         let mut open = Vec::new();
+        // GPUs taken by running jobs, and by jobs about to start (their plans stay as they are).
+        let mut held: Vec<Held> = self
+            .q()
+            .list(&[State::Running])
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|j| holdings(j, now))
+            .collect();
         for job in jobs {
             let dur = SignedDuration::from_secs(job.request.duration_secs);
             if now + dur > job.request.deadline {
@@ -424,6 +546,7 @@ impl Service {
                 .as_ref()
                 .is_some_and(|p| p.start <= now + SignedDuration::from_secs(2))
             {
+                held.extend(holdings(&job, now));
                 continue;
             }
             open.push(job);
@@ -431,7 +554,7 @@ impl Service {
         if open.is_empty() {
             return;
         }
-        let round = match self.planner.plan(&open, now).await {
+        let round = match self.planner.plan_around(&open, &held, now).await {
             Ok(r) => r,
             Err(e) => {
                 self.note(format!(

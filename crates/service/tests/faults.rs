@@ -1,0 +1,455 @@
+//! Faults and piece boundaries through the real service loop ([`Service::run`]) over a real
+//! SQLite queue: a backend that refuses starts (jobs stay planned with the reason and are
+//! retried, never failed or started twice), and an interruptible local job stopped with SIGSTOP
+//! between its pieces and continued with SIGCONT at the next one (a real process, checked in
+//! `/proc`).
+//!
+//! The jobs are given plans directly (their windows are seconds long, which the forecast-driven
+//! planner would not produce); everything from `planned` on is kite's own code.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use kite_core::{Signal, SignedDuration, SystemClock, Timestamp};
+use kite_engine::IntensityService;
+use kite_scheduler::Capacity;
+use kite_service::{
+    Control, ExecError, ExecState, Executor, Executors, Handle, JobRecord, JobRequest, Launch,
+    LocalExecutor, PlanInfo, Planner, Queue, Service, SqliteQueue, State,
+};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A test double of a remote backend (a Slurm or Kubernetes API) that can be taken down.
+/// `lose_answer`: the start reaches the backend but the answer is lost (a timeout after the
+/// request was applied), the case where a retry must not start the job again.
+#[derive(Default)]
+struct Remote {
+    down: AtomicBool,
+    lose_answer: AtomicBool,
+    /// Starts the backend carried out.
+    starts: AtomicU32,
+    /// Keeps a started job running until cleared.
+    hold: AtomicBool,
+    /// Start requests received, carried out or not.
+    asked: AtomicU32,
+    started: Mutex<Option<Instant>>,
+}
+
+impl Remote {
+    fn unreachable(&self) -> ExecError {
+        ExecError::Backend {
+            executor: "remote".into(),
+            message: "connection refused by 127.0.0.1:6443".into(),
+        }
+    }
+}
+
+impl Executor for Remote {
+    fn name(&self) -> &str {
+        "remote"
+    }
+    fn submit(&self, launch: &Launch) -> Result<Handle, ExecError> {
+        Ok(Handle {
+            executor: "remote".into(),
+            id: launch.job_id.clone(),
+            data: serde_json::json!({}),
+        })
+    }
+    fn reschedule(&self, handle: &Handle, _start: Timestamp) -> Result<Handle, ExecError> {
+        Ok(handle.clone())
+    }
+    fn start(&self, handle: &Handle) -> Result<Handle, ExecError> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) {
+            return Err(self.unreachable());
+        }
+        let mut started = self.started.lock().unwrap();
+        if started.is_some() {
+            return Err(ExecError::AlreadyStarted {
+                executor: "remote".into(),
+                job: handle.id.clone(),
+                evidence: "it is not suspended".into(),
+            });
+        }
+        *started = Some(Instant::now());
+        self.starts.fetch_add(1, Ordering::SeqCst);
+        if self.lose_answer.swap(false, Ordering::SeqCst) {
+            return Err(self.unreachable());
+        }
+        Ok(handle.clone())
+    }
+    fn status(&self, _handle: &Handle) -> Result<ExecState, ExecError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(self.unreachable());
+        }
+        Ok(match *self.started.lock().unwrap() {
+            None => ExecState::Waiting,
+            Some(t)
+                if t.elapsed() < Duration::from_millis(500) || self.hold.load(Ordering::SeqCst) =>
+            {
+                ExecState::Running
+            }
+            Some(_) => ExecState::Exited { code: 0 },
+        })
+    }
+    fn cancel(&self, _handle: &Handle) -> Result<(), ExecError> {
+        Ok(())
+    }
+}
+
+struct Rig {
+    _dir: tempfile::TempDir,
+    control: Arc<Control>,
+    loop_task: tokio::task::JoinHandle<()>,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        self.loop_task.abort();
+    }
+}
+
+/// A queue in a temp dir, `executor` for every region, and the service loop running with a fast
+/// tick and `replan_every` (the pause before a refused start is tried again).
+fn rig(executor: Arc<dyn Executor>, replan_every: Duration) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let queue: Arc<dyn Queue> = Arc::new(SqliteQueue::open(&dir.path().join("q.sqlite3")).unwrap());
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let control = Arc::new(Control {
+        queue,
+        executors: Executors::single(executor),
+        tx,
+    });
+    // No forecast source: these jobs are planned by the test, and the loop never replans a job
+    // whose start has come.
+    let intensity = IntensityService::new(
+        Vec::new(),
+        Err("not used".into()),
+        Vec::new(),
+        Arc::new(SystemClock),
+    );
+    let service = Service {
+        control: control.clone(),
+        planner: Planner::new(
+            Arc::new(intensity),
+            Signal::AVERAGE_LIFECYCLE,
+            Capacity::unlimited(),
+            false,
+        ),
+        replan_every,
+        tick: Duration::from_millis(50),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let loop_task = rt.spawn(async move { service.run(rx).await });
+    Rig {
+        _dir: dir,
+        control,
+        loop_task,
+        _rt: rt,
+    }
+}
+
+/// Accepts a job through [`Control::accept`], hands it to its executor and commits `planned`
+/// with `pieces` (what a planning round does, with windows of seconds).
+fn plan_job(
+    rig: &Rig,
+    command: &[&str],
+    interruptible: bool,
+    pieces: Vec<[Timestamp; 2]>,
+) -> JobRecord {
+    let now = rig.control.now();
+    let secs: i64 = pieces.iter().map(|[a, b]| (*b - *a).as_secs()).sum();
+    let job = rig
+        .control
+        .accept(JobRequest {
+            command: command.iter().map(|s| s.to_string()).collect(),
+            duration_secs: secs,
+            deadline: now + SignedDuration::from_secs(600),
+            earliest_start: now,
+            interruptible,
+            regions: vec!["DE".into()],
+            gpus: 0,
+            team: None,
+            project: None,
+            power_w: None,
+        })
+        .unwrap();
+    let plan = PlanInfo {
+        policy: "test".into(),
+        planned_at: now,
+        region: "DE".into(),
+        start: pieces[0][0],
+        end: pieces[pieces.len() - 1][1],
+        pieces,
+        energy_kwh: 0.0,
+        emissions_g: 0.0,
+        run_now_emissions_g: None,
+        saved_percent: None,
+        why: "pieces given by the test".into(),
+    };
+    let ex = rig.control.executors.get(&job.executor).unwrap().clone();
+    let handle = ex
+        .submit(&Launch {
+            job_id: job.id.clone(),
+            attempt: 1,
+            command: job.request.command.clone(),
+            region: "DE".into(),
+            start: plan.start,
+            deadline: job.request.deadline,
+            duration_secs: secs,
+            gpus: 0,
+            team: None,
+            project: None,
+            plan: Some(plan.clone()),
+        })
+        .unwrap();
+    rig.control
+        .queue
+        .transition(
+            &job.id,
+            State::Pending,
+            State::Planned,
+            "planned by the test",
+            now,
+            &mut |j| {
+                j.plan = Some(plan.clone());
+                j.handle = Some(handle.clone());
+            },
+        )
+        .unwrap()
+}
+
+fn wait(rig: &Rig, id: &str, secs: u64, what: &str, ok: impl Fn(&JobRecord) -> bool) -> JobRecord {
+    let until = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let j = rig.control.queue.get(id).unwrap().unwrap();
+        if ok(&j) {
+            return j;
+        }
+        assert!(
+            Instant::now() < until,
+            "{what}: not after {secs} s; job {j:#?}\nevents {:#?}",
+            rig.control.queue.events(id).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn reasons(rig: &Rig, id: &str) -> Vec<String> {
+    rig.control
+        .queue
+        .events(id)
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            format!(
+                "{} → {}: {}",
+                e.from.map_or("-", |s| s.as_str()),
+                e.to,
+                e.reason
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_unreachable_backend_at_start_keeps_the_job_planned_with_the_reason_and_retries_it() {
+    let remote = Arc::new(Remote::default());
+    remote.down.store(true, Ordering::SeqCst);
+    let rig = rig(remote.clone(), Duration::from_secs(1));
+    let now = rig.control.now();
+    let job = plan_job(
+        &rig,
+        &["true"],
+        false,
+        vec![[now, now + SignedDuration::from_secs(60)]],
+    );
+
+    // Refused: back in `planned`, the reason on the job, not failed, attempt not counted.
+    let j = wait(&rig, &job.id, 10, "start refused", |_| {
+        remote.asked.load(Ordering::SeqCst) >= 1
+    });
+    let j = wait(&rig, &j.id, 5, "back to planned", |j| {
+        j.state == State::Planned
+            && j.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("connection refused"))
+    });
+    assert_eq!(j.attempt, 0, "{j:#?}");
+    assert_eq!(j.started_at, None);
+    // Retried (after the pause), still refused, still queued.
+    wait(&rig, &j.id, 10, "retried while down", |_| {
+        remote.asked.load(Ordering::SeqCst) >= 2
+    });
+    assert_eq!(
+        rig.control.queue.get(&job.id).unwrap().unwrap().state,
+        State::Planned
+    );
+    assert_eq!(remote.starts.load(Ordering::SeqCst), 0);
+
+    // The backend comes back: the next retry starts it once and it finishes.
+    remote.down.store(false, Ordering::SeqCst);
+    let j = wait(&rig, &job.id, 15, "succeeded", |j| {
+        j.state == State::Succeeded
+    });
+    assert_eq!(remote.starts.load(Ordering::SeqCst), 1);
+    assert_eq!(j.attempt, 1);
+    let log = reasons(&rig, &job.id);
+    assert!(
+        log.iter()
+            .any(|r| r.starts_with("running → planned: not started")
+                && r.contains("connection refused")),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn a_start_whose_answer_was_lost_is_not_repeated_and_the_job_runs() {
+    let remote = Arc::new(Remote::default());
+    remote.lose_answer.store(true, Ordering::SeqCst);
+    let rig = rig(remote.clone(), Duration::from_secs(1));
+    let now = rig.control.now();
+    let job = plan_job(
+        &rig,
+        &["true"],
+        false,
+        vec![[now, now + SignedDuration::from_secs(60)]],
+    );
+    let j = wait(&rig, &job.id, 20, "succeeded", |j| {
+        j.state == State::Succeeded
+    });
+    assert_eq!(remote.starts.load(Ordering::SeqCst), 1, "started twice");
+    assert!(remote.asked.load(Ordering::SeqCst) >= 2, "never retried");
+    let log = reasons(&rig, &j.id);
+    assert!(
+        log.iter().any(|r| r.contains("already started on remote")),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn a_backend_lost_mid_run_shows_on_the_job_and_the_job_is_watched_again() {
+    let remote = Arc::new(Remote::default());
+    remote.hold.store(true, Ordering::SeqCst);
+    let rig = rig(remote.clone(), Duration::from_secs(1));
+    let now = rig.control.now();
+    let job = plan_job(
+        &rig,
+        &["true"],
+        false,
+        vec![[now, now + SignedDuration::from_secs(60)]],
+    );
+    wait(&rig, &job.id, 10, "running", |j| j.state == State::Running);
+    remote.down.store(true, Ordering::SeqCst);
+    let j = wait(&rig, &job.id, 10, "reason shown", |j| {
+        j.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("could not be asked"))
+    });
+    assert_eq!(j.state, State::Running);
+    // Held down past the job's end: still running (unknown), not failed or lost.
+    remote.hold.store(false, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(
+        rig.control.queue.get(&job.id).unwrap().unwrap().state,
+        State::Running
+    );
+    remote.down.store(false, Ordering::SeqCst);
+    wait(&rig, &job.id, 10, "succeeded", |j| {
+        j.state == State::Succeeded
+    });
+    // One event for the outage, not one per tick.
+    let outage = reasons(&rig, &job.id)
+        .iter()
+        .filter(|r| r.contains("could not be asked"))
+        .count();
+    assert_eq!(outage, 1);
+}
+
+fn wall() -> Timestamp {
+    kite_core::Clock::now(&SystemClock)
+}
+
+/// The state letter of `pid` in /proc (`T`: stopped).
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+#[test]
+fn an_interruptible_local_job_is_stopped_between_its_pieces_and_continued_at_the_next() {
+    let jobs = tempfile::tempdir().unwrap();
+    let local = Arc::new(LocalExecutor::new(jobs.path(), None).unwrap());
+    let rig = rig(local, Duration::from_secs(60));
+    let now = rig.control.now();
+    let at = |s: i64| now + SignedDuration::from_secs(s);
+    // 3 s of work in 0.1 s steps (a stopped process makes no progress).
+    let job = plan_job(
+        &rig,
+        &[
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done",
+        ],
+        true,
+        vec![[at(0), at(2)], [at(4), at(9)]],
+    );
+    let j = wait(&rig, &job.id, 10, "running with a pid", |j| {
+        j.handle
+            .as_ref()
+            .is_some_and(|h| h.data.get("pid").is_some())
+    });
+    let pid = u32::try_from(j.handle.unwrap().data["pid"].as_u64().unwrap()).unwrap();
+    assert_ne!(proc_state(pid), Some('T'), "stopped in its first piece");
+
+    // Stopped after the first piece ends ...
+    let until = Instant::now() + Duration::from_secs(6);
+    while proc_state(pid) != Some('T') {
+        assert!(
+            Instant::now() < until,
+            "never stopped: {:#?}",
+            reasons(&rig, &job.id)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stopped_at = wall();
+    assert!(stopped_at >= at(2), "stopped before its piece ended");
+    // ... and stays stopped until the second one starts.
+    std::thread::sleep(Duration::from_millis(800));
+    if wall() < at(4) {
+        assert_eq!(
+            proc_state(pid),
+            Some('T'),
+            "continued before its next piece"
+        );
+    }
+    while proc_state(pid) == Some('T') {
+        assert!(
+            wall() < at(8),
+            "never continued: {:#?}",
+            reasons(&rig, &job.id)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(wall() >= at(4), "continued before its next piece");
+
+    let j = wait(&rig, &job.id, 15, "succeeded", |j| j.state.is_terminal());
+    assert_eq!(j.state, State::Succeeded, "{:#?}", reasons(&rig, &job.id));
+    let log = reasons(&rig, &job.id);
+    let suspended = log
+        .iter()
+        .position(|r| r.contains("suspended at the end of a piece"));
+    let resumed = log
+        .iter()
+        .position(|r| r.contains("resumed at the start of a piece"));
+    assert!(
+        matches!((suspended, resumed), (Some(s), Some(r)) if s < r),
+        "{log:#?}"
+    );
+    assert_eq!(j.attempt, 1);
+}
