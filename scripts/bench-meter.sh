@@ -13,7 +13,7 @@
 # it at 1 s as `kite-static-1s`: it maps no ld.so, libc or libm (about 2 MiB less resident), but a
 # static binary cannot dlopen libnvidia-ml, so it has no GPU metering and is not what kite ships.
 #
-# Usage: scripts/bench-meter.sh [REPS]   (default 3). Needs python3 with venv, GNU time, network
+# Usage: scripts/bench-meter.sh [REPS]   (default 3; KITE_BENCH_NO_STATIC=1 skips the musl build). Needs python3 with venv, GNU time, network
 # access to PyPI for the throwaway CodeCarbon virtualenv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +28,7 @@ fi
 cargo build --release --quiet -p kite
 kite="$PWD/target/release/kite"
 kite_static=""
-if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl && command -v musl-gcc > /dev/null; then
+if [[ -z "${KITE_BENCH_NO_STATIC:-}" ]] && rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl && command -v musl-gcc > /dev/null; then
     cargo build --release --quiet -p kite --target x86_64-unknown-linux-musl
     kite_static="$PWD/target/x86_64-unknown-linux-musl/release/kite"
 fi
