@@ -2,8 +2,9 @@
 # Regenerates crates/cli/link/run.ld, the linker script that lays out the code `kite run` executes
 # in one block at the start of the kite binary's text (see crates/cli/build.rs for why).
 #
-# Runs one `kite run --region DE -- sleep 1` of the release binary under callgrind, takes every
-# function of the kite binary it executed, and writes one input-section pattern per function.
+# Runs `kite run` of the release binary under callgrind on two short CPU-bound jobs (1 s and
+# 100 ms sampling), takes every function of the kite binary they executed, and writes one
+# input-section pattern per function.
 # Hashes in mangled names (`17h<16 hex>E`, v0 crate disambiguators `Cs…_`, ThinLTO's `.llvm.N`)
 # change when dependencies or the toolchain change, so a function with only one instantiation is
 # matched by its name with a wildcard for the hash; a generic function with several
@@ -21,14 +22,23 @@ cargo build --release -p kite
 bin=target/release/kite
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-KITE_DATABASE="$tmp/kite.sqlite" valgrind --tool=callgrind --demangle=no \
-    --callgrind-out-file="$tmp/cg.out" \
-    "$bin" run --region DE --json --quiet --output-dir "$tmp" -- sleep 1 >/dev/null 2>"$tmp/valgrind.log"
+# Two profiles, so the layout covers what a real job exercises (many samples, the periodic saves
+# every 5 s, the final re-fetch): a 12 s CPU-bound job at 1 s sampling and a 4 s one at 100 ms.
+busy='import time
+t = time.time()
+while time.time() - t < SECS: pass'
+for run in "1s 12" "100ms 4"; do
+    set -- $run
+    KITE_DATABASE="$tmp/kite.sqlite" valgrind --tool=callgrind --demangle=no \
+        --callgrind-out-file="$tmp/cg.$1.out" \
+        "$bin" run --region DE --json --quiet --interval "$1" --output-dir "$tmp" \
+        -- python3 -c "${busy/SECS/$2}" >/dev/null 2>"$tmp/valgrind.$1.log"
+done
 nm -S --defined-only "$bin" >"$tmp/nm.txt"
-python3 - "$tmp/cg.out" "$tmp/nm.txt" >crates/cli/link/run.ld <<'PY'
+python3 - "$tmp/nm.txt" "$tmp"/cg.*.out >crates/cli/link/run.ld <<'PY'
 import collections, re, sys
 
-cg, nm = sys.argv[1], sys.argv[2]
+nm, cgs = sys.argv[1], sys.argv[2:]
 
 def norm(name):
     name = re.sub(r"\.llvm\.\d+$", "", name)
@@ -37,27 +47,29 @@ def norm(name):
 
 # Functions callgrind saw executing in the kite binary. Code already moved to `.text.hot` shows
 # up under the object `???` (valgrind does not attribute the extra section to the file).
-obs, fns, executed, seen, ob = {}, {}, [], set(), None
-for line in open(cg):
-    line = line.rstrip("\n")
-    m = re.match(r"^(c?ob)=\((\d+)\)(?: (.*))?$", line)
-    if m:
-        kind, i, name = m.groups()
-        if name:
-            obs[i] = name
-        if kind == "ob":
-            ob = obs[i]
-        continue
-    m = re.match(r"^(c?fn)=\((\d+)\)(?: (.*))?$", line)
-    if m:
-        kind, i, name = m.groups()
-        if name:
-            fns[i] = name
-        if kind == "fn" and ob and (ob.endswith("/kite") or ob == "???"):
-            f = re.sub(r"'\d+$", "", fns[i])
-            if not f.startswith(("0x", "(")) and f not in seen:
-                seen.add(f)
-                executed.append(f)
+executed, seen = [], set()
+for cg in cgs:
+    obs, fns, ob = {}, {}, None
+    for line in open(cg):
+        line = line.rstrip("\n")
+        m = re.match(r"^(c?ob)=\((\d+)\)(?: (.*))?$", line)
+        if m:
+            kind, i, name = m.groups()
+            if name:
+                obs[i] = name
+            if kind == "ob":
+                ob = obs[i]
+            continue
+        m = re.match(r"^(c?fn)=\((\d+)\)(?: (.*))?$", line)
+        if m:
+            kind, i, name = m.groups()
+            if name:
+                fns[i] = name
+            if kind == "fn" and ob and (ob.endswith("/kite") or ob == "???"):
+                f = re.sub(r"'\d+$", "", fns[i])
+                if not f.startswith(("0x", "(")) and f not in seen:
+                    seen.add(f)
+                    executed.append(f)
 
 instances = collections.Counter()
 for line in open(nm):
