@@ -200,8 +200,8 @@ fn planner_config(args: &PlanArgs, jobs: &[Job], now: Timestamp) -> Result<Plann
     Ok(cfg)
 }
 
-/// `8` (every region) or `DE=8,FR=4`.
-fn parse_capacity(items: &[String]) -> Result<Capacity> {
+/// `8` (every region) or `DE=8,FR=4` (also `kite serve --capacity`).
+pub(crate) fn parse_capacity(items: &[String]) -> Result<Capacity> {
     let mut cap = Capacity::unlimited();
     for item in items {
         let (zone, units) = match item.split_once('=') {

@@ -7,7 +7,7 @@ use crate::args::GlobalArgs;
 use crate::cmd_intensity::load_config;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use kite_core::{Clock, SystemClock, ZoneKey};
+use kite_core::{Clock, SystemClock};
 use kite_engine::IntensityService;
 use kite_scheduler::Capacity;
 use kite_service::config::{LocalConfig, ServeConfig};
@@ -62,28 +62,13 @@ pub fn queue_path(global: &GlobalArgs, explicit: Option<&Path>) -> Result<PathBu
 }
 
 fn parse_capacity(items: &[String]) -> Result<(Capacity, Option<u32>)> {
-    let mut cap = Capacity::unlimited();
-    let mut max = None;
-    for item in items {
-        let (zone, units) = match item.split_once('=') {
-            Some((z, u)) => (Some(z.trim()), u.trim()),
-            None => (None, item.trim()),
-        };
-        let units: u32 = units.parse().map_err(|_| {
-            anyhow!(
-                "--capacity `{item}`: `{units}` is not a whole number of GPUs; write e.g. DE=8 or 8"
-            )
-        })?;
-        max = Some(max.map_or(units, |m: u32| m.max(units)));
-        cap = match zone {
-            Some(z) => cap.with_region(
-                ZoneKey::new(z).map_err(|e| anyhow!("--capacity `{item}`: {e}"))?,
-                Some(units),
-            ),
-            None => Capacity::uniform(units),
-        };
-    }
-    Ok((cap, max))
+    let capacity = crate::cmd_plan::parse_capacity(items)?;
+    // The largest limit: a job asking for more GPUs than any zone has is refused at submission.
+    let max = items
+        .iter()
+        .filter_map(|item| item.rsplit('=').next()?.trim().parse::<u32>().ok())
+        .max();
+    Ok((capacity, max))
 }
 
 pub async fn run(global: &GlobalArgs, mut args: ServeArgs) -> Result<()> {

@@ -80,6 +80,22 @@ pub trait Queue: Send + Sync {
     }
 }
 
+/// An event row as both backends store it (`at` RFC 3339, states by name); the error says
+/// which column is unreadable.
+pub(crate) fn event_from_row(
+    at: &str,
+    from: Option<&str>,
+    to: &str,
+    reason: String,
+) -> Result<Event, String> {
+    Ok(Event {
+        at: at.parse().map_err(|e| format!("event time `{at}`: {e}"))?,
+        from: from.and_then(State::parse),
+        to: State::parse(to).ok_or_else(|| format!("unknown state `{to}`"))?,
+        reason,
+    })
+}
+
 /// The embedded queue: one SQLite file in WAL mode with `synchronous=FULL`.
 pub struct SqliteQueue {
     path: PathBuf,
@@ -310,15 +326,7 @@ impl Queue for SqliteQueue {
         })?;
         rows.into_iter()
             .map(|(at, from, to, reason)| {
-                Ok(Event {
-                    at: at
-                        .parse()
-                        .map_err(|e| self.err(format!("event time `{at}`: {e}")))?,
-                    from: from.as_deref().and_then(State::parse),
-                    to: State::parse(&to)
-                        .ok_or_else(|| self.err(format!("unknown state `{to}`")))?,
-                    reason,
-                })
+                event_from_row(&at, from.as_deref(), &to, reason).map_err(|m| self.err(m))
             })
             .collect()
     }

@@ -563,17 +563,12 @@ impl Queue for PgQueue {
             })
         })?;
         rows.into_iter()
-            .map(|(at, from, to, reason)| {
-                Ok(Event {
-                    at: at
-                        .parse()
-                        .map_err(|e| self.err(format!("event time `{at}`: {e}")))?,
-                    from: from.as_deref().and_then(State::parse),
-                    to: State::parse(&to)
-                        .ok_or_else(|| self.err(format!("unknown state `{to}`")))?,
-                    reason,
-                })
-            })
+            .map(
+                |(at, from, to, reason): (String, Option<String>, String, String)| {
+                    crate::queue::event_from_row(&at, from.as_deref(), &to, reason)
+                        .map_err(|m| self.err(m))
+                },
+            )
             .collect()
     }
 
