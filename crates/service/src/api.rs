@@ -430,6 +430,17 @@ async fn list(
     }
 }
 
+/// The job with this id, or the 404 / 500 answer.
+fn find_job(state: &ApiState, id: &str) -> Result<JobRecord, Box<Response>> {
+    match state.control.queue.get(id) {
+        Ok(Some(j)) => Ok(j),
+        Ok(None) => Err(Box::new(
+            queue_problem(crate::queue::QueueError::NotFound(id.to_owned())).into_response(),
+        )),
+        Err(e) => Err(Box::new(internal(e).into_response())),
+    }
+}
+
 async fn show(
     AxState(state): AxState<Arc<ApiState>>,
     headers: HeaderMap,
@@ -438,10 +449,9 @@ async fn show(
     if let Err(p) = authorize(&state, &headers) {
         return p.into_response();
     }
-    let job = match state.control.queue.get(&id) {
-        Ok(Some(j)) => j,
-        Ok(None) => return queue_problem(crate::queue::QueueError::NotFound(id)).into_response(),
-        Err(e) => return internal(e).into_response(),
+    let job = match find_job(&state, &id) {
+        Ok(j) => j,
+        Err(r) => return *r,
     };
     let events = match state.control.queue.events(&id) {
         Ok(e) => e,
@@ -476,10 +486,9 @@ async fn log(
     if let Err(p) = authorize(&state, &headers) {
         return p.into_response();
     }
-    let job = match state.control.queue.get(&id) {
-        Ok(Some(j)) => j,
-        Ok(None) => return queue_problem(crate::queue::QueueError::NotFound(id)).into_response(),
-        Err(e) => return internal(e).into_response(),
+    let job = match find_job(&state, &id) {
+        Ok(j) => j,
+        Err(r) => return *r,
     };
     let (Some(h), Some(ex)) = (&job.handle, state.control.executors.get(&job.executor)) else {
         return Problem::new(

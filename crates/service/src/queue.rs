@@ -80,6 +80,19 @@ pub trait Queue: Send + Sync {
     }
 }
 
+/// Refuses a transition the state table does not allow, before either backend touches storage.
+pub(crate) fn check_transition(id: &str, from: State, to: State) -> Result<(), QueueError> {
+    if from.allows(to) {
+        Ok(())
+    } else {
+        Err(QueueError::Invalid {
+            id: id.into(),
+            from,
+            to,
+        })
+    }
+}
+
 /// An event row as both backends store it (`at` RFC 3339, states by name); the error says
 /// which column is unreadable.
 pub(crate) fn event_from_row(
@@ -241,21 +254,25 @@ impl Queue for SqliteQueue {
     }
 
     fn list(&self, states: &[State]) -> Result<Vec<JobRecord>, QueueError> {
-        let rows: Vec<(String, String)> = self.with(|conn| {
-            let mut stmt = conn
-                .prepare("SELECT state, record FROM job ORDER BY seq")
-                .map_err(|e| self.err(e))?;
+        // Filtered in SQL (the `job_state` index): the service lists pending and planned jobs
+        // at every tick, and must not read every finished job's record to do so.
+        let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+        let sql = if names.is_empty() {
+            "SELECT record FROM job ORDER BY seq".to_owned()
+        } else {
+            format!(
+                "SELECT record FROM job WHERE state IN ({}) ORDER BY seq",
+                vec!["?"; names.len()].join(", ")
+            )
+        };
+        let rows: Vec<String> = self.with(|conn| {
+            let mut stmt = conn.prepare(&sql).map_err(|e| self.err(e))?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_map(rusqlite::params_from_iter(&names), |r| r.get(0))
                 .map_err(|e| self.err(e))?;
             rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
         })?;
-        rows.into_iter()
-            .filter(|(s, _)| {
-                states.is_empty() || State::parse(s).is_some_and(|s| states.contains(&s))
-            })
-            .map(|(_, r)| self.decode(&r))
-            .collect()
+        rows.iter().map(|r| self.decode(r)).collect()
     }
 
     fn transition(
@@ -267,13 +284,7 @@ impl Queue for SqliteQueue {
         at: Timestamp,
         change: &mut dyn FnMut(&mut JobRecord),
     ) -> Result<JobRecord, QueueError> {
-        if !from.allows(to) {
-            return Err(QueueError::Invalid {
-                id: id.into(),
-                from,
-                to,
-            });
-        }
+        check_transition(id, from, to)?;
         self.with(|conn| {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)

@@ -485,13 +485,7 @@ impl Queue for PgQueue {
         at: Timestamp,
         change: &mut dyn FnMut(&mut JobRecord),
     ) -> Result<JobRecord, QueueError> {
-        if !from.allows(to) {
-            return Err(QueueError::Invalid {
-                id: id.into(),
-                from,
-                to,
-            });
-        }
+        crate::queue::check_transition(id, from, to)?;
         // Optimistic: read, change here (the closure cannot go to the worker thread), then
         // write only if neither the state nor the revision moved meanwhile.
         for _ in 0..MAX_RACES {

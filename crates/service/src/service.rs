@@ -703,6 +703,8 @@ impl Service {
                 changed = true;
             }
             if let Ok(pending) = self.q().list(&[State::Pending]) {
+                // Forget jobs that left `pending`, so the set stays as small as the backlog.
+                seen_pending.retain(|id| pending.iter().any(|j| &j.id == id));
                 for j in pending {
                     changed |= seen_pending.insert(j.id);
                 }
