@@ -164,7 +164,7 @@ pub async fn run(global: &GlobalArgs, mut args: ServeArgs) -> Result<()> {
         global_args,
         ledger: ledger
             .exists()
-            .then(|| std::path::absolute(&ledger).unwrap_or(ledger)),
+            .then(|| std::path::absolute(&ledger).unwrap_or(ledger.clone())),
     };
     let jobs_dir = queue_file.with_extension("jobs");
     let local = LocalExecutor::new(&jobs_dir, Some(measure))?;
@@ -188,7 +188,7 @@ pub async fn run(global: &GlobalArgs, mut args: ServeArgs) -> Result<()> {
     ));
     let service = Service {
         control: control.clone(),
-        planner: Planner::new(intensity, cfg.signal, capacity, max_gpus.is_some()),
+        planner: Planner::new(intensity.clone(), cfg.signal, capacity, max_gpus.is_some()),
         replan_every,
         tick: Duration::from_millis(250),
     };
@@ -214,16 +214,40 @@ pub async fn run(global: &GlobalArgs, mut args: ServeArgs) -> Result<()> {
         queue_file.display(),
         secret::token_path(&queue_file).display()
     );
-    let state = Arc::new(ApiState {
+    let jobs = Arc::new(ApiState {
         control,
         token,
         default_regions: args.region.clone(),
         max_gpus,
     });
-    let app = kite_service::router(state);
+    let app = kite_api::router(Arc::new(kite_api::AppState {
+        intensity,
+        signal: cfg.signal,
+        database: cfg.database.clone(),
+        ledger: ledger.exists().then_some(ledger),
+        jobs,
+        config: kite_api::limits::ApiConfig::default(),
+        metrics: Arc::default(),
+    }));
+    // The planning loop makes blocking calls (the queue, the planner): on its own thread, it
+    // never holds up a request.
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name("kite-serve-loop".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(service.run(rx)),
+                Err(e) => eprintln!("kite serve: cannot start the planning loop: {e}"),
+            }
+            let _ = done_tx.send(());
+        })
+        .context("starting the planning loop thread")?;
     tokio::select! {
         r = axum::serve(listener, app) => r.context("the HTTP server stopped")?,
-        () = service.run(rx) => {}
+        _ = done_rx => bail!("the planning loop stopped; see the log above"),
         _ = tokio::signal::ctrl_c() => eprintln!("kite serve: stopping; jobs keep running and are re-attached at the next start"),
     }
     Ok(())

@@ -62,7 +62,11 @@ fn run(cli: args::Cli) -> Result<u8> {
         args::Command::Ledger(a) => cmd_ledger::run(&cli.global, *a),
         args::Command::Report(a) => cmd_report::run(&cli.global, *a),
         args::Command::CheckClaims(a) => cmd_claims::run(&cli.global, *a),
-        args::Command::Serve(a) => ok(runtime.block_on(cmd_serve::run(&cli.global, *a))),
+        // The HTTP server gets a worker per core; the planning loop has its own thread.
+        args::Command::Serve(a) => ok(tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(cmd_serve::run(&cli.global, *a))),
         args::Command::Submit(a) => ok(runtime.block_on(cmd_jobs::submit(&cli.global, *a))),
         args::Command::Jobs(a) => ok(runtime.block_on(cmd_jobs::jobs(&cli.global, *a))),
         args::Command::Job(a) => ok(runtime.block_on(cmd_jobs::job(&cli.global, *a))),

@@ -106,7 +106,8 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(status: StatusCode, title: &str, detail: impl Into<String>) -> Problem {
+    /// A problem with a status, a short title and a detail that says what to do.
+    pub fn new(status: StatusCode, title: &str, detail: impl Into<String>) -> Problem {
         Problem {
             status: status.as_u16(),
             title: title.into(),
@@ -118,7 +119,8 @@ impl Problem {
         }
     }
 
-    fn field(
+    /// A 422 naming the offending field, its value and the fix.
+    pub fn field(
         field: &str,
         value: impl Into<String>,
         detail: impl Into<String>,

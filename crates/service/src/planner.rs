@@ -1,12 +1,12 @@
 //! Planning queued jobs exactly as `kite plan` does: job specs → `kite_engine::to_jobs` →
-//! `kite_engine::signals_for` (the fallback chain) → a kite-scheduler policy. One job: the
-//! best window (Let's Wait Awhile when interruptible); several, or any capacity: the
-//! spatio-temporal planner with the service's capacity per region.
+//! `kite_engine::signals_for` (the fallback chain) → the spatio-temporal planner with the
+//! service's capacity per region (for one job it finds the same emissions as `best-window`,
+//! on the earliest of equal starts).
 
 use crate::job::{JobRecord, PlanInfo};
 use kite_core::{Signal, Timestamp, Watts, ZoneKey};
 use kite_engine::{IntensityService, InterruptibleSpec, JobContext, JobSpec, PlanSignals, Regions};
-use kite_scheduler::{Capacity, Job, Plan, PlannerConfig, Policy};
+use kite_scheduler::{Capacity, Job, Plan, PlannerConfig};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -78,6 +78,11 @@ impl Planner {
         Ctx(&self.service).zone(region)
     }
 
+    /// Whether any capacity limit is set.
+    pub fn limited(&self) -> bool {
+        self.limited
+    }
+
     /// The capacity the planner enforces.
     pub fn capacity(&self) -> &Capacity {
         &self.capacity
@@ -120,24 +125,21 @@ impl Planner {
         let signals = kite_engine::signals_for(&self.service, &scheduler_jobs, self.signal, now)
             .await
             .map_err(|e| PlanError(e.to_string()))?;
-        let (policy, plan) = if scheduler_jobs.len() > 1 || self.limited {
-            let mut cfg = PlannerConfig::carbon_only();
-            cfg.capacity = left_over(&self.capacity, held);
-            // Among windows of equal emissions, the earliest: a job should not wait for nothing.
-            // A milligram per hour of delay never outweighs a real difference in carbon.
-            cfg.weights.delay_per_hour = TIE_BREAK_G_PER_HOUR;
-            match kite_scheduler::plan_spatio_temporal(&scheduler_jobs, &signals.signals, now, &cfg)
-            {
-                Ok(st) => ("spatio-temporal", st.plan),
-                Err(e) => return Err(PlanError(e.to_string())),
-            }
-        } else if scheduler_jobs.iter().any(|j| j.interruptible.is_some()) {
-            let p = kite_scheduler::LetsWaitAwhile;
-            (p.name(), p.plan(&scheduler_jobs, &signals.signals, now))
-        } else {
-            let p = kite_scheduler::BestWindow;
-            (p.name(), p.plan(&scheduler_jobs, &signals.signals, now))
-        };
+        // Always the spatio-temporal planner (exact in continuous time, ties to the earliest
+        // start), even for one job: a job's plan must not depend on how many others happened to
+        // be planned in the same round, or every full replan would move jobs planned alone.
+        let mut cfg = PlannerConfig::carbon_only();
+        cfg.capacity = left_over(&self.capacity, held);
+        // Among windows of equal emissions, the earliest: a job should not wait for nothing.
+        // A milligram per hour of delay never outweighs a real difference in carbon.
+        cfg.weights.delay_per_hour = TIE_BREAK_G_PER_HOUR;
+        // The lower bound is for `kite plan`'s report; a service round does not show it.
+        cfg.bound = None;
+        let plan =
+            kite_scheduler::plan_spatio_temporal(&scheduler_jobs, &signals.signals, now, &cfg)
+                .map_err(|e| PlanError(e.to_string()))?
+                .plan;
+        let policy = "spatio-temporal";
         collect(&mut round, policy, &scheduler_jobs, &plan, &signals, now);
         Ok(round)
     }
@@ -222,8 +224,10 @@ fn collect(
     signals: &PlanSignals,
     now: Timestamp,
 ) {
+    let by_id: std::collections::HashMap<&str, &Job> =
+        jobs.iter().map(|j| (j.id.as_str(), j)).collect();
     for p in &plan.placements {
-        let Some(job) = jobs.iter().find(|j| j.id == p.job_id) else {
+        let Some(job) = by_id.get(p.job_id.as_str()) else {
             continue;
         };
         let (Some(first), Some(last)) = (p.pieces.first(), p.pieces.last()) else {

@@ -56,6 +56,10 @@ pub trait Queue: Send + Sync {
     fn get(&self, id: &str) -> Result<Option<JobRecord>, QueueError>;
     /// Jobs in any of `states` (all when empty), oldest first.
     fn list(&self, states: &[State]) -> Result<Vec<JobRecord>, QueueError>;
+    /// Planned jobs whose planned start is at or before `now`, earliest first: what the service
+    /// starts at each tick (read through the `(state, planned_start)` index, not by listing
+    /// every planned job).
+    fn due(&self, now: Timestamp) -> Result<Vec<JobRecord>, QueueError>;
     /// Moves `id` from `from` to `to` if it is still in `from`, applying `change` to the record
     /// and recording an event with `reason`, atomically. Returns the new record.
     fn transition(
@@ -269,6 +273,25 @@ impl Queue for SqliteQueue {
             let mut stmt = conn.prepare(&sql).map_err(|e| self.err(e))?;
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(&names), |r| r.get(0))
+                .map_err(|e| self.err(e))?;
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        })?;
+        rows.iter().map(|r| self.decode(r)).collect()
+    }
+
+    fn due(&self, now: Timestamp) -> Result<Vec<JobRecord>, QueueError> {
+        let rows: Vec<String> = self.with(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT record FROM job WHERE state = ?1 AND planned_start <= ?2 \
+                     ORDER BY planned_start, seq",
+                )
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map(
+                    rusqlite::params![State::Planned.as_str(), now.as_second()],
+                    |r| r.get(0),
+                )
                 .map_err(|e| self.err(e))?;
             rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
         })?;

@@ -476,6 +476,21 @@ impl Queue for PgQueue {
         rows.iter().map(|t| Self::decode(&self.shown, t)).collect()
     }
 
+    fn due(&self, now: Timestamp) -> Result<Vec<JobRecord>, QueueError> {
+        let now = now.as_second();
+        let rows: Vec<String> = self.call(move |s| {
+            s.run(true, &mut |c| {
+                let rows = c.query(
+                    "SELECT record FROM kite_job WHERE state = $1 AND planned_start <= $2 \
+                     ORDER BY planned_start, seq",
+                    &[&State::Planned.as_str(), &now],
+                )?;
+                Ok(rows.iter().map(|r| r.get(0)).collect())
+            })
+        })?;
+        rows.iter().map(|t| Self::decode(&self.shown, t)).collect()
+    }
+
     fn transition(
         &self,
         id: &str,

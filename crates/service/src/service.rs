@@ -190,6 +190,15 @@ fn holdings(job: &JobRecord, now: Timestamp) -> Vec<Held> {
     out
 }
 
+/// Which jobs a planning round covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Pending jobs only, in the capacity the planned ones leave.
+    New,
+    /// Every job not yet started (and not about to).
+    All,
+}
+
 /// Suspend or resume.
 type Act = fn(&dyn Executor, &crate::executor::Handle) -> Result<(), ExecError>;
 
@@ -391,11 +400,11 @@ impl Service {
 
     /// Starts every planned job whose time has come.
     fn dispatch(&self) {
-        let Ok(planned) = self.q().list(&[State::Planned]) else {
+        let now = self.now();
+        let Ok(due) = self.q().due(now) else {
             return;
         };
-        let now = self.now();
-        for job in planned {
+        for job in due {
             let Some(plan) = &job.plan else { continue };
             if plan.start > now {
                 continue;
@@ -508,21 +517,34 @@ impl Service {
         now >= job.updated_at + pause
     }
 
-    /// Plans every job not yet started; hands new placements to executors, moves changed ones.
-    async fn replan(&self) {
-        let Ok(jobs) = self.q().list(&[State::Pending, State::Planned]) else {
+    /// Plans jobs not yet started; hands new placements to executors, moves changed ones.
+    /// [`Scope::New`] plans only pending jobs, around the capacity planned jobs hold;
+    /// [`Scope::All`] replans every job not about to start.
+    async fn replan(&self, scope: Scope) {
+        let states: &[State] = match scope {
+            Scope::New => &[State::Pending],
+            Scope::All => &[State::Pending, State::Planned],
+        };
+        let Ok(jobs) = self.q().list(states) else {
             return;
         };
+        if jobs.is_empty() {
+            return;
+        }
         let now = self.now();
         let mut open = Vec::new();
         // GPUs taken by running jobs, and by jobs about to start (their plans stay as they are).
-        let mut held: Vec<Held> = self
-            .q()
-            .list(&[State::Running])
-            .unwrap_or_default()
-            .iter()
-            .flat_map(|j| holdings(j, now))
-            .collect();
+        // Only where capacity is limited does what others hold matter (and is worth reading).
+        let mut held: Vec<Held> = Vec::new();
+        if self.planner.limited() {
+            let holders: &[State] = match scope {
+                Scope::New => &[State::Running, State::Planned],
+                Scope::All => &[State::Running],
+            };
+            held = (self.q().list(holders).unwrap_or_default().iter())
+                .flat_map(|j| holdings(j, now))
+                .collect();
+        }
         for job in jobs {
             let dur = SignedDuration::from_secs(job.request.duration_secs);
             if now + dur > job.request.deadline {
@@ -670,7 +692,10 @@ impl Service {
         let mut seen_pending: std::collections::HashSet<String> = Default::default();
         loop {
             let mut waiters = Vec::new();
+            // Something that may change existing plans (a cancel, capacity freed, the lead
+            // taken over): replan everything. New jobs alone are planned around the others.
             let mut changed = false;
+            let mut arrived = false;
             tokio::select! {
                 m = rx.recv() => match m {
                     Some(Msg::Submitted(w)) => waiters.push(w),
@@ -704,17 +729,23 @@ impl Service {
             }
             if let Ok(pending) = self.q().list(&[State::Pending]) {
                 // Forget jobs that left `pending`, so the set stays as small as the backlog.
-                seen_pending.retain(|id| pending.iter().any(|j| &j.id == id));
-                for j in pending {
-                    changed |= seen_pending.insert(j.id);
+                let ids: std::collections::HashSet<String> =
+                    pending.into_iter().map(|j| j.id).collect();
+                seen_pending.retain(|id| ids.contains(id));
+                for id in ids {
+                    arrived |= seen_pending.insert(id);
                 }
             }
-            changed |= self.poll();
+            // A finished job frees capacity others may use; without limits it changes nothing.
+            changed |= self.poll() && self.planner.limited();
             self.dispatch();
             let due = last_replan.is_none_or(|t| t.elapsed() >= self.replan_every);
-            if changed || due || !waiters.is_empty() {
-                self.replan().await;
+            if changed || due {
+                self.replan(Scope::All).await;
                 last_replan = Some(tokio::time::Instant::now());
+                self.dispatch();
+            } else if arrived || !waiters.is_empty() {
+                self.replan(Scope::New).await;
                 self.dispatch();
             }
             for w in waiters {
