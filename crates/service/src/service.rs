@@ -289,6 +289,34 @@ impl Service {
                 None,
             ),
             ExecState::Lost { reason } => (State::Lost, reason, None),
+            // `running` is committed but the backend still holds the job: the service stopped
+            // (or the call failed) between the commit and the start. Start it now; every
+            // executor refuses a second start, so this cannot run it twice.
+            ExecState::Waiting if job.handle.is_some() => {
+                let Some(h) = &job.handle else {
+                    return Ok(None);
+                };
+                match ex.start(h) {
+                    Ok(h) => {
+                        self.q()
+                            .transition(
+                                &job.id,
+                                State::Running,
+                                State::Running,
+                                &format!(
+                                    "started on {}: the start committed earlier had not reached it{when}",
+                                    ex.name()
+                                ),
+                                now,
+                                &mut |j| j.handle = Some(h.clone()),
+                            )
+                            .map_err(|e| e.to_string())?;
+                    }
+                    Err(ExecError::AlreadyStarted { .. }) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+                return Ok(None);
+            }
             ExecState::Running | ExecState::Suspended | ExecState::Waiting => {
                 if after_restart {
                     self.q()

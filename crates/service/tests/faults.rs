@@ -332,6 +332,54 @@ fn a_start_whose_answer_was_lost_is_not_repeated_and_the_job_runs() {
     );
 }
 
+/// The crash window between committing `running` and the executor's start (kite serve killed
+/// in between): the job must not stay "running" forever without ever starting.
+#[test]
+fn a_job_committed_running_whose_start_never_reached_the_executor_is_started_once() {
+    let jobs = tempfile::tempdir().unwrap();
+    let marker = jobs.path().join("starts");
+    let local = Arc::new(LocalExecutor::new(&jobs.path().join("run"), None).unwrap());
+    let rig = rig(local, Duration::from_secs(60));
+    let now = rig.control.now();
+    let script = format!("echo started >> {}", marker.display());
+    // Planned an hour ahead, so the loop does not start it on its own.
+    let job = plan_job(
+        &rig,
+        &["sh", "-c", &script],
+        false,
+        vec![[
+            now + SignedDuration::from_hours(1),
+            now + SignedDuration::from_hours(1) + SignedDuration::from_secs(60),
+        ]],
+    );
+    // What dispatch commits before it calls the executor; the call itself never happens.
+    rig.control
+        .queue
+        .transition(
+            &job.id,
+            State::Planned,
+            State::Running,
+            "starting (attempt 1)",
+            now,
+            &mut |j| {
+                j.attempt = 1;
+                j.started_at = Some(now);
+            },
+        )
+        .unwrap();
+    let j = wait(&rig, &job.id, 20, "succeeded", |j| {
+        j.state == State::Succeeded
+    });
+    let starts = std::fs::read_to_string(&marker).unwrap();
+    assert_eq!(starts.lines().count(), 1, "started {starts:?}");
+    let log = reasons(&rig, &j.id);
+    assert!(
+        log.iter()
+            .any(|r| r.contains("the start committed earlier had not reached it")),
+        "{log:#?}"
+    );
+}
+
 #[test]
 fn a_backend_lost_mid_run_shows_on_the_job_and_the_job_is_watched_again() {
     let remote = Arc::new(Remote::default());
