@@ -15,6 +15,7 @@ use crate::planner::{Held, Planner};
 use crate::queue::{Queue, QueueError};
 use kite_core::{Clock, SignedDuration, SystemClock, Timestamp};
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -188,6 +189,23 @@ fn holdings(job: &JobRecord, now: Timestamp) -> Vec<Held> {
         out = vec![hold(now, now + SignedDuration::from_secs(60))];
     }
     out
+}
+
+/// How the reason of a due job held back by an overrunning job begins.
+const WAITING_FOR_CAPACITY: &str = "waiting for capacity";
+
+/// The capacity of `zone` at `at` (the smallest override covering it), if limited.
+fn limit_at(capacity: &kite_scheduler::Capacity, zone: &str, at: Timestamp) -> Option<u32> {
+    let key = kite_core::ZoneKey::new(zone).ok()?;
+    let base = capacity.of_region(&key)?;
+    Some(
+        capacity
+            .overrides(&key)
+            .iter()
+            .filter(|(w, _)| w.start() <= at && at < w.end())
+            .map(|(_, u)| *u)
+            .fold(base, u32::min),
+    )
 }
 
 /// Which jobs a planning round covers.
@@ -432,6 +450,19 @@ impl Service {
         let Ok(due) = self.q().due(now) else {
             return;
         };
+        if due.is_empty() {
+            return;
+        }
+        // Where capacity is limited: GPUs in use now. A job running past its planned end still
+        // holds its GPUs, which the plans of the jobs due now did not count on.
+        let mut in_use: HashMap<String, u32> = HashMap::new();
+        if self.planner.limited() {
+            for j in self.q().list(&[State::Running]).unwrap_or_default() {
+                if let Some(p) = &j.plan {
+                    *in_use.entry(p.region.clone()).or_default() += j.request.gpus.max(1);
+                }
+            }
+        }
         for job in due {
             let Some(plan) = &job.plan else { continue };
             if plan.start > now {
@@ -457,6 +488,27 @@ impl Service {
             if !self.retry_due(&job, now) {
                 continue;
             }
+            let need = job.request.gpus.max(1);
+            if let Some(limit) = limit_at(self.planner.capacity(), &plan.region, now) {
+                let used = in_use.get(&plan.region).copied().unwrap_or(0);
+                if used + need > limit {
+                    let reason = format!(
+                        "{WAITING_FOR_CAPACITY} in {}: {used} of {limit} GPUs are held by running jobs (one ran past its planned end); it starts when they finish or the next replan moves it",
+                        plan.region
+                    );
+                    if job.reason.as_deref() != Some(reason.as_str()) {
+                        let _ = self.q().transition(
+                            &job.id,
+                            State::Planned,
+                            State::Planned,
+                            &reason,
+                            now,
+                            &mut |_| {},
+                        );
+                    }
+                    continue;
+                }
+            }
             let attempt = job.attempt + 1;
             // Committed before the executor acts: never started twice.
             let committed = self.q().transition(
@@ -471,6 +523,7 @@ impl Service {
                 },
             );
             let Ok(job) = committed else { continue };
+            *in_use.entry(plan.region.clone()).or_default() += need;
             let Some(handle) = job.handle.clone() else {
                 continue;
             };

@@ -113,6 +113,15 @@ impl Drop for Rig {
 /// A queue in a temp dir, `executor` for every region, and the service loop running with a fast
 /// tick and `replan_every` (the pause before a refused start is tried again).
 fn rig(executor: Arc<dyn Executor>, replan_every: Duration) -> Rig {
+    rig_with(executor, replan_every, None)
+}
+
+/// [`rig`] with a capacity limit per region.
+fn rig_with(
+    executor: Arc<dyn Executor>,
+    replan_every: Duration,
+    capacity: Option<Capacity>,
+) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let queue: Arc<dyn Queue> = Arc::new(SqliteQueue::open(&dir.path().join("q.sqlite3")).unwrap());
     let (tx, rx) = tokio::sync::mpsc::channel(64);
@@ -134,8 +143,8 @@ fn rig(executor: Arc<dyn Executor>, replan_every: Duration) -> Rig {
         planner: Planner::new(
             Arc::new(intensity),
             Signal::AVERAGE_LIFECYCLE,
-            Capacity::unlimited(),
-            false,
+            capacity.clone().unwrap_or_else(Capacity::unlimited),
+            capacity.is_some(),
         ),
         replan_every,
         tick: Duration::from_millis(50),
@@ -376,6 +385,36 @@ fn a_job_committed_running_whose_start_never_reached_the_executor_is_started_onc
     assert!(
         log.iter()
             .any(|r| r.contains("the start committed earlier had not reached it")),
+        "{log:#?}"
+    );
+}
+
+/// Capacity 1 GPU: the first job runs 3 s past its 1 s plan; the second, planned right after
+/// the first's planned end, must wait for it instead of taking a second GPU.
+#[test]
+fn a_due_job_waits_while_an_overrunning_job_holds_the_capacity() {
+    let jobs = tempfile::tempdir().unwrap();
+    let local = Arc::new(LocalExecutor::new(jobs.path(), None).unwrap());
+    let capacity = Capacity::uniform(1);
+    let rig = rig_with(local, Duration::from_secs(60), Some(capacity));
+    let now = rig.control.now();
+    let at = |s: i64| now + SignedDuration::from_secs(s);
+    let first = plan_job(&rig, &["sleep", "4"], false, vec![[at(0), at(1)]]);
+    let second = plan_job(&rig, &["true"], false, vec![[at(2), at(3)]]);
+    let f = wait(&rig, &first.id, 20, "first succeeded", |j| {
+        j.state == State::Succeeded
+    });
+    let s = wait(&rig, &second.id, 20, "second succeeded", |j| {
+        j.state == State::Succeeded
+    });
+    let (f_end, s_start) = (f.finished_at.unwrap(), s.started_at.unwrap());
+    assert!(
+        s_start >= f_end,
+        "the second started at {s_start}, before the first ended at {f_end}"
+    );
+    let log = reasons(&rig, &second.id);
+    assert!(
+        log.iter().any(|r| r.contains("waiting for capacity in DE: 1 of 1 GPUs")),
         "{log:#?}"
     );
 }
