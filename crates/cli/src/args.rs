@@ -14,7 +14,7 @@ pub struct Cli {
 }
 
 /// Flags every command accepts.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Configuration file (default: $KITE_CONFIG, then $XDG_CONFIG_HOME/kite/config.toml).
     #[arg(long, global = true, value_name = "FILE")]

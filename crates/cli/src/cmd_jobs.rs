@@ -6,7 +6,7 @@
 
 use crate::args::{GlobalArgs, TableOrJson};
 use crate::render;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use kite_service::{Client, JobRecord, SubmitBody, secret};
 use std::path::PathBuf;
@@ -28,12 +28,17 @@ pub struct ServerArgs {
 /// `kite submit` flags.
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
+    /// Jobs to submit from a file (`-`: stdin): JSON objects shaped like the body of
+    /// `POST /v1/jobs` (`command`, `duration`, `deadline`, ...), one object, an array, or JSON
+    /// Lines. Every job is checked before any is sent.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["deadline", "duration", "command"])]
+    pub file: Option<PathBuf>,
     /// Finished by: RFC 3339 or now+12h.
-    #[arg(long)]
-    pub deadline: String,
+    #[arg(long, required_unless_present = "file")]
+    pub deadline: Option<String>,
     /// Run time, e.g. 2h, 90m, 30s.
-    #[arg(long)]
-    pub duration: String,
+    #[arg(long, required_unless_present = "file")]
+    pub duration: Option<String>,
     /// Not started before: RFC 3339 or now+10m (default now).
     #[arg(long, alias = "not-before")]
     pub earliest: Option<String>,
@@ -62,7 +67,7 @@ pub struct SubmitArgs {
     pub server: ServerArgs,
     /// The command and its arguments, after `--`.
     #[arg(
-        required = true,
+        required_unless_present = "file",
         trailing_var_arg = true,
         allow_hyphen_values = true,
         value_name = "CMD"
@@ -134,25 +139,107 @@ fn client(global: &GlobalArgs, s: &ServerArgs) -> Result<Client> {
 }
 
 pub async fn submit(global: &GlobalArgs, args: SubmitArgs) -> Result<()> {
-    let c = client(global, &args.server)?;
-    let body = SubmitBody {
-        command: args.command,
-        duration: args.duration,
-        deadline: args.deadline,
-        earliest_start: args.earliest,
-        interruptible: args.interruptible,
-        regions: args.region,
-        gpus: args.gpus,
-        team: args.team,
-        project: args.project,
-        power_w: args.power,
+    let bodies = match &args.file {
+        Some(path) => read_submissions(path)?,
+        None => vec![SubmitBody {
+            command: args.command,
+            duration: args.duration.unwrap_or_default(),
+            deadline: args.deadline.unwrap_or_default(),
+            earliest_start: args.earliest,
+            interruptible: args.interruptible,
+            regions: args.region,
+            gpus: args.gpus,
+            team: args.team,
+            project: args.project,
+            power_w: args.power,
+        }],
     };
-    let job = c.submit(&body).await?;
-    match args.format {
-        TableOrJson::Json => crate::emit(&(serde_json::to_string_pretty(&job)? + "\n"))?,
-        TableOrJson::Table => crate::emit(&summary(&job))?,
+    let c = client(global, &args.server)?;
+    let mut accepted = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        let job = match c.submit(body).await {
+            Ok(job) => job,
+            // Jobs before this one are accepted: say which, so a rerun does not submit them twice.
+            Err(e) if bodies.len() > 1 => {
+                return Err(anyhow::Error::from(e).context(format!(
+                    "job {} of {} was refused; the {} before it were accepted: {}",
+                    i + 1,
+                    bodies.len(),
+                    accepted.len(),
+                    accepted
+                        .iter()
+                        .map(|j: &JobRecord| j.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if args.format == TableOrJson::Table {
+            crate::emit(&summary(&job))?;
+        }
+        accepted.push(job);
+    }
+    if args.format == TableOrJson::Json {
+        let text = match accepted.as_slice() {
+            [one] => serde_json::to_string_pretty(one)?,
+            many => serde_json::to_string_pretty(many)?,
+        };
+        crate::emit(&(text + "\n"))?;
     }
     Ok(())
+}
+
+/// The jobs of a `--file`: one JSON object, an array of them, or JSON Lines; every field
+/// checked (unknown ones refused) before anything is sent.
+fn read_submissions(path: &std::path::Path) -> Result<Vec<SubmitBody>> {
+    let name = path.display().to_string();
+    let text = if name == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading jobs from stdin")?
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read --file {name}"))?
+    };
+    let parse = |t: &str, what: &str| -> Result<SubmitBody> {
+        let de = &mut serde_json::Deserializer::from_str(t);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            anyhow!(
+                "--file {name}: {what}: {}{}; each job is an object like the body of POST /v1/jobs: {{\"command\": [\"python\", \"train.py\"], \"duration\": \"2h\", \"deadline\": \"now+12h\"}} (docs/service.md)",
+                if field == "." { String::new() } else { format!("field `{field}`: ") },
+                e.inner()
+            )
+        })
+    };
+    let trimmed = text.trim_start();
+    let jobs = if trimmed.starts_with('[') {
+        let items: Vec<serde_json::Value> = serde_json::from_str(trimmed)
+            .with_context(|| format!("--file {name}: not a JSON array of jobs"))?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| parse(&v.to_string(), &format!("job {}", i + 1)))
+            .collect::<Result<Vec<_>>>()?
+    } else if serde_json::from_str::<serde_json::Value>(trimmed).is_ok() {
+        vec![parse(trimmed, "the job")?]
+    } else {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| parse(l, &format!("line {}", i + 1)))
+            .collect::<Result<Vec<_>>>()?
+    };
+    if jobs.is_empty() {
+        bail!("--file {name} holds no job");
+    }
+    for (i, j) in jobs.iter().enumerate() {
+        if j.command.is_empty() {
+            bail!(
+                "--file {name}: job {}: field `command` is empty; give the program and its arguments, e.g. [\"python\", \"train.py\"]",
+                i + 1
+            );
+        }
+    }
+    Ok(jobs)
 }
 
 fn summary(job: &JobRecord) -> String {

@@ -72,6 +72,28 @@ fn parse_capacity(items: &[String]) -> Result<(Capacity, Option<u32>)> {
 }
 
 pub async fn run(global: &GlobalArgs, mut args: ServeArgs) -> Result<()> {
+    // `kite serve --database postgres://…`: the job queue goes to PostgreSQL (as `--queue`);
+    // kite's own store (history, runs) stays its SQLite file.
+    let mut global_owned = global.clone();
+    if let Some(url) = global
+        .database
+        .as_deref()
+        .and_then(|d| d.to_str())
+        .filter(|d| d.starts_with("postgres://") || d.starts_with("postgresql://"))
+    {
+        if args
+            .queue
+            .as_deref()
+            .is_some_and(|q| q.to_str() != Some(url))
+        {
+            bail!(
+                "--database is a PostgreSQL URL and --queue is set too: give the URL once, with --queue"
+            );
+        }
+        args.queue = Some(PathBuf::from(url));
+        global_owned.database = None;
+    }
+    let global = &global_owned;
     let cfg = load_config(global)?;
     let serve = ServeConfig::parse(cfg.serve.as_ref())?;
     // Flags win over the file; the file over the defaults.
@@ -105,6 +127,8 @@ pub async fn run(global: &GlobalArgs, mut args: ServeArgs) -> Result<()> {
     let replan_every =
         Duration::from_secs(u64::try_from(replan_every.as_secs().max(1)).unwrap_or(900));
     let (capacity, max_gpus) = parse_capacity(&args.capacity)?;
+    let api_config = kite_api::limits::ApiConfig::from_section(&serve.api)
+        .map_err(|m| anyhow!("config [serve.api]: {m}"))?;
     for r in &args.region {
         kite_regions::Registry::embedded()
             .resolve(r)
@@ -226,8 +250,10 @@ pub async fn run(global: &GlobalArgs, mut args: ServeArgs) -> Result<()> {
         database: cfg.database.clone(),
         ledger: ledger.exists().then_some(ledger),
         jobs,
-        config: kite_api::limits::ApiConfig::default(),
+        config: api_config,
         metrics: Arc::default(),
+        casdk: Default::default(),
+        dashboard: Default::default(),
     }));
     // The planning loop makes blocking calls (the queue, the planner): on its own thread, it
     // never holds up a request.
@@ -246,7 +272,8 @@ pub async fn run(global: &GlobalArgs, mut args: ServeArgs) -> Result<()> {
         })
         .context("starting the planning loop thread")?;
     tokio::select! {
-        r = axum::serve(listener, app) => r.context("the HTTP server stopped")?,
+        // The client address keys the per-client rate limit.
+        r = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()) => r.context("the HTTP server stopped")?,
         _ = done_rx => bail!("the planning loop stopped; see the log above"),
         _ = tokio::signal::ctrl_c() => eprintln!("kite serve: stopping; jobs keep running and are re-attached at the next start"),
     }

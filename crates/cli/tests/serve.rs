@@ -375,8 +375,9 @@ fn the_config_files_serve_section_sets_listen_regions_and_executors_and_bad_ones
 }
 
 /// Starts `kite serve` on a shared queue URL; its address and token files sit beside its own
-/// database (`jobs.pg.addr`, `jobs.pg.token`).
-fn serve_pg(kite: &Kite, url: &str) -> Server {
+/// database (`jobs.pg.addr`, `jobs.pg.token`). `flag` is `--queue`, or `--database` (the same
+/// URL given where a user may first look for it).
+fn serve_pg(kite: &Kite, url: &str, flag: &str) -> Server {
     let addr = kite.path("jobs.pg.addr");
     let _ = std::fs::remove_file(&addr);
     let child = kite
@@ -387,7 +388,7 @@ fn serve_pg(kite: &Kite, url: &str) -> Server {
             "127.0.0.1:0",
             "--region",
             "DE",
-            "--queue",
+            flag,
             url,
         ])
         .stdout(Stdio::null())
@@ -419,10 +420,10 @@ fn two_servers_share_one_postgresql_queue_and_the_follower_takes_over() {
     let pg = kite_test_support::postgres::Postgres::start();
     let url = pg.url("postgres");
     let (a, b) = (Kite::new(), Kite::new());
-    let mut server_a = serve_pg(&a, &url);
+    let mut server_a = serve_pg(&a, &url, "--queue");
     // Let the first server take the lease before the second starts.
     std::thread::sleep(Duration::from_millis(500));
-    let _server_b = serve_pg(&b, &url);
+    let _server_b = serve_pg(&b, &url, "--database");
 
     // A job submitted to the follower is accepted, planned by the leader, and runs once.
     let marker = a.path("ran");
@@ -669,4 +670,69 @@ fn a_full_disk_refuses_the_submission_cleanly_and_keeps_earlier_jobs() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn job_files_are_checked_whole_before_any_job_is_sent() {
+    let kite = Kite::new();
+    let _server = serve(&kite);
+    // Malformed: the third line has a misspelt field; nothing may be submitted.
+    let bad = kite.path("bad.jsonl");
+    std::fs::write(
+        &bad,
+        concat!(
+            r#"{"command": ["true"], "duration": "1m", "deadline": "now+3h", "earliest_start": "now+1h"}"#,
+            "\n\n",
+            r#"{"command": ["true"], "duration": "1m", "deadline": "now+3h"}"#,
+            "\n",
+            r#"{"command": ["true"], "duration": "1m", "dedline": "now+3h"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = kite.run(&["submit", "--file", bad.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("line 4") && err.contains("dedline"),
+        "names the line and the field: {err}"
+    );
+    let listed = kite.json(&["jobs", "--format", "json"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed:#}");
+    // Not JSON at all, an empty command: refused with the fix.
+    std::fs::write(&bad, "command = 'true'\n").unwrap();
+    let out = kite.run(&["submit", "--file", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    std::fs::write(
+        &bad,
+        r#"[{"command": [], "duration": "1m", "deadline": "now+3h"}]"#,
+    )
+    .unwrap();
+    let err = String::from_utf8_lossy(
+        &kite
+            .run(&["submit", "--file", bad.to_str().unwrap()])
+            .stderr,
+    )
+    .into_owned();
+    assert!(err.contains("job 1: field `command` is empty"), "{err}");
+    // A good array: every job is accepted and planned.
+    let good = kite.path("good.json");
+    std::fs::write(
+        &good,
+        r#"[{"command": ["true"], "duration": "1m", "deadline": "now+3h", "earliest_start": "now+1h", "team": "a"},
+            {"command": ["true"], "duration": "2m", "deadline": "now+4h", "earliest_start": "now+1h", "team": "b"}]"#,
+    )
+    .unwrap();
+    let jobs = kite.json(&[
+        "submit",
+        "--file",
+        good.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let jobs = jobs.as_array().unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(jobs[0]["request"]["team"], "a");
+    assert_eq!(jobs[1]["request"]["duration_secs"], 120);
+    assert!(jobs.iter().all(|j| j["state"] == "planned"), "{jobs:#?}");
 }
