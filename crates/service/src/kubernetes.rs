@@ -6,17 +6,35 @@
 //! | [`Executor::submit`] | `POST` a Job `kite-<job id>` with `suspend: true`, the node selector of the planned zone's pool, label `kite.dev/job-id`, annotations with the planned start and deadline, one container running the command (`command` = the argv), `backoffLimit: 0`, `restartPolicy: Never`, `activeDeadlineSeconds` = deadline − planned start. `409 AlreadyExists` with our label → the same job (adopted, never a second Job); without it → refused. |
 //! | [`Executor::reschedule`] | merge-patch the `kite.dev/planned-start` annotation and `activeDeadlineSeconds` (guarded by `resourceVersion`); refused once started |
 //! | [`Executor::start`] | merge-patch `suspend: false` and the `kite.dev/started` annotation in one write, guarded by `resourceVersion`; refused when the annotation is there or the Job is not suspended (never started twice) |
-//! | [`Executor::status`] | `GET` the Job: `Complete` → exit 0; `Failed` → the exit code of its pod's container (`GET pods?labelSelector=batch.kubernetes.io/controller-uid=<uid>`), or lost with the condition's reason if no pod is left; suspended → waiting (never started) or suspended (started); otherwise running. A Job that is gone or has another uid → cancelled if this executor deleted it, else lost. |
+//! | [`Executor::status`] | read the Job from the watch's cache (below), or `GET` it when the cache cannot answer: `Complete` → exit 0; `Failed` → the exit code of its pod's container (`GET pods?labelSelector=batch.kubernetes.io/controller-uid=<uid>`), or lost with the condition's reason if no pod is left; suspended → waiting (never started) or suspended (started); otherwise running. A Job that is gone or has another uid → cancelled if this executor deleted it, else lost. |
 //! | [`Executor::cancel`] | `DELETE` with `propagationPolicy: Background` (pods go too); `404` is fine |
 //! | [`Executor::suspend`] / [`Executor::resume`] | merge-patch `suspend: true` / `false`: Kubernetes *deletes* the running pods on suspend and creates new ones on resume, so the command starts again from the beginning (only useful for jobs that checkpoint); `activeDeadlineSeconds` restarts on resume |
+//!
+//! **Status is watched.** From the first `status` on, one task per executor keeps a cache of the
+//! Jobs labelled `kite.dev/job-id` in the namespace, as a client-go reflector does: `LIST`
+//! (objects and the list's `resourceVersion`), then `WATCH` from that version
+//! (`allowWatchBookmarks`, `timeoutSeconds=60`) applying `ADDED` / `MODIFIED` /
+//! `DELETED`; `BOOKMARK`s and events move the version; when the server ends the stream the
+//! watch re-opens from the last version, on `410 Gone` / `Expired` (an `ERROR` event "too old
+//! resource version", or the answer to the watch request) it re-lists, and while the server
+//! cannot be reached it retries with backoff. `status` answers from the cache only while it is
+//! listed and the watch is open, for a Job the cache holds under the handle's uid (or saw
+//! deleted), and once the watch has shown this executor's own last write to that Job
+//! (read-your-writes: versions are compared for equality only, as the API requires); otherwise
+//! it `GET`s the Job as before, so it is never worse than polling. Pods are still listed only
+//! for a `Failed` Job's exit code. The cache can lag the server by the events in flight, and a
+//! silently dead connection shows only after the watch's idle limit (70 s), while `status`
+//! reports the last state seen.
 //!
 //! The [`Executor`] trait is synchronous and the service calls it from inside its own tokio
 //! runtime (a current-thread runtime in the CLI), where `block_on` would panic. So the executor
 //! owns a small runtime with one worker thread: each call is spawned onto it and the caller
-//! waits on a `std` channel, bounded by the configured timeout. Nothing here needs the caller's
-//! runtime, so it works from plain threads and from async code alike.
+//! waits on a `std` channel, bounded by the configured timeout. The watch runs on the same
+//! runtime. Nothing here needs the caller's runtime, so it works from plain threads and from
+//! async code alike.
 
 use crate::executor::{ExecError, ExecState, Executor, Handle, Launch};
+use futures_util::StreamExt;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
     Container, EnvVar, Pod, PodSpec, PodTemplateSpec, ResourceRequirements,
@@ -24,14 +42,16 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kite_core::{Clock, SystemClock, Timestamp};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, Once};
+use std::time::{Duration, Instant};
 
 /// The label every kite Job (and its pods) carries: the kite job id.
 pub const LABEL_JOB_ID: &str = "kite.dev/job-id";
@@ -130,6 +150,13 @@ pub struct KubernetesExecutor {
     timeout: Duration,
     jobs: Api<Job>,
     pods: Api<Pod>,
+    /// The same Jobs through a client without a read timeout: a watch may be quiet for minutes.
+    watch_api: Api<Job>,
+    /// What the watch has seen; `status` answers from it when it can.
+    cache: Arc<Mutex<Cache>>,
+    /// Starts the watch at the first `status` (an executor nobody asks, e.g. on a follower
+    /// server, opens no watch).
+    watch_started: Once,
     /// Jobs this executor deleted, so their absence reads as cancelled rather than lost.
     cancelled: Mutex<HashSet<String>>,
     /// Owned runtime; `None` only while dropping (shut down in the background, which is
@@ -174,6 +201,289 @@ fn run_on<T: Send + 'static>(
     }
 }
 
+/// `timeoutSeconds` of one watch request: the server ends it then and it is re-opened from the
+/// last version seen, so a watch is never older than this.
+const WATCH_SECS: u32 = 60;
+/// No line from the watch (event or bookmark) for this long: the connection counts as dead.
+/// Servers end a watch after `timeoutSeconds`, so a live one is never quiet for longer.
+const WATCH_IDLE: Duration = Duration::from_secs(WATCH_SECS as u64 + 10);
+/// Pause before re-opening a failed watch or list, doubled per failure up to [`BACKOFF_MAX`].
+const BACKOFF_MIN: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// `resourceVersion`s remembered per Job, to recognise a write's version once the watch brings it.
+const RECENT: usize = 8;
+/// Deleted Jobs remembered (beyond that the tombstones are dropped and a `GET` answers).
+const TOMBSTONES: usize = 4096;
+
+/// A Job as the watch last delivered it, with the versions it went through lately.
+struct Seen {
+    job: Job,
+    recent: VecDeque<String>,
+}
+
+/// What `status` may still not read from the cache for a Job, because this executor wrote it
+/// and the watch has not shown that write yet (read-your-writes; versions compare for equality
+/// only, as the API requires).
+#[derive(Debug, Clone, PartialEq)]
+enum Pending {
+    /// A write in flight, or one whose outcome is unknown (failed, timed out).
+    Unknown,
+    /// The cache is current once the watch delivers this version.
+    Version(String),
+    /// The cache is current once the watch delivers the deletion.
+    Deleted,
+}
+
+/// The executor's reflector: the latest Job objects from a LIST and the watch events since.
+#[derive(Default)]
+struct Cache {
+    jobs: HashMap<String, Seen>,
+    /// Jobs the watch saw deleted (or a re-list no longer found): name → uid.
+    gone: HashMap<String, Option<String>>,
+    /// A LIST filled the cache and the watch continuing from it is open: the cache may answer.
+    synced: bool,
+    pending: HashMap<String, Pending>,
+}
+
+/// Where `status` gets a Job from.
+enum Lookup {
+    /// The cache's copy, current.
+    Job(Box<Job>),
+    /// The watch saw the Job (this uid) deleted.
+    Gone,
+    /// The cache cannot tell: ask the API server.
+    Ask,
+}
+
+fn lock(cache: &Mutex<Cache>) -> MutexGuard<'_, Cache> {
+    cache.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Cache {
+    fn lookup(&self, name: &str, uid: Option<&str>) -> Lookup {
+        if !self.synced || self.pending.contains_key(name) {
+            return Lookup::Ask;
+        }
+        if let Some(seen) = self.jobs.get(name) {
+            // Another uid under the name may be a Job the watch has not shown yet: ask.
+            return match (uid, seen.job.metadata.uid.as_deref()) {
+                (Some(want), Some(got)) if want != got => Lookup::Ask,
+                _ => Lookup::Job(Box::new(seen.job.clone())),
+            };
+        }
+        match (uid, self.gone.get(name)) {
+            (Some(want), Some(Some(got))) if want == got => Lookup::Gone,
+            // Never seen: maybe created a moment ago by another kite server; ask.
+            _ => Lookup::Ask,
+        }
+    }
+
+    /// An `ADDED` / `MODIFIED` event (or a listed item).
+    fn put(&mut self, job: Job) -> Option<String> {
+        let name = job.metadata.name.clone()?;
+        let rv = job.metadata.resource_version.clone()?;
+        self.gone.remove(&name);
+        if self.pending.get(&name) == Some(&Pending::Version(rv.clone())) {
+            self.pending.remove(&name);
+        }
+        let seen = self.jobs.entry(name).or_insert_with(|| Seen {
+            job: Job::default(),
+            recent: VecDeque::new(),
+        });
+        seen.job = job;
+        if seen.recent.len() == RECENT {
+            seen.recent.pop_front();
+        }
+        seen.recent.push_back(rv.clone());
+        Some(rv)
+    }
+
+    /// A `DELETED` event (or a Job a re-list no longer has).
+    fn delete(&mut self, name: &str, uid: Option<String>) {
+        self.jobs.remove(name);
+        if self.gone.len() >= TOMBSTONES {
+            self.gone.clear();
+        }
+        self.gone.insert(name.to_owned(), uid);
+        if self.pending.get(name) == Some(&Pending::Deleted) {
+            self.pending.remove(name);
+        }
+    }
+
+    /// A LIST answered: its items replace the cache.
+    fn relisted(&mut self, items: Vec<Job>) {
+        let listed: HashSet<String> = items
+            .iter()
+            .filter_map(|j| j.metadata.name.clone())
+            .collect();
+        let vanished: Vec<(String, Option<String>)> = self
+            .jobs
+            .iter()
+            .filter(|(name, _)| !listed.contains(*name))
+            .map(|(name, seen)| (name.clone(), seen.job.metadata.uid.clone()))
+            .collect();
+        for (name, uid) in vanished {
+            self.delete(&name, uid);
+        }
+        for job in items {
+            self.put(job);
+        }
+    }
+
+    /// This executor is about to write the Job.
+    fn writing(&mut self, name: &str) {
+        self.pending.insert(name.to_owned(), Pending::Unknown);
+    }
+
+    /// The server's view of the Job after a write of ours or a fallback read (`None`: it is
+    /// gone): the cache may answer again once the watch has shown that view.
+    fn observed(&mut self, name: &str, version: Option<&str>) {
+        if !self.pending.contains_key(name) {
+            return;
+        }
+        let caught_up = match version {
+            Some(rv) => self
+                .jobs
+                .get(name)
+                .is_some_and(|s| s.recent.iter().any(|r| r == rv)),
+            None => !self.jobs.contains_key(name) && self.gone.contains_key(name),
+        };
+        if caught_up {
+            self.pending.remove(name);
+        } else {
+            let want = version.map_or(Pending::Deleted, |rv| Pending::Version(rv.to_owned()));
+            self.pending.insert(name.to_owned(), want);
+        }
+    }
+}
+
+/// Whether a watch error means "re-list": `410 Gone` / `Expired`, e.g. "too old resource
+/// version" after the server compacted its history.
+fn expired(status: &kube::core::Status) -> bool {
+    status.code == 410 || status.reason == "Expired" || status.reason == "Gone"
+}
+
+/// The watch: LIST the labelled Jobs (the cache and a `resourceVersion`), WATCH from that
+/// version, apply events; re-open from the last version (bookmarks move it too) when the server
+/// ends the stream, re-list on `410`, back off while the server cannot be reached.
+async fn watch_jobs(
+    list_api: Api<Job>,
+    watch_api: Api<Job>,
+    cache: Arc<Mutex<Cache>>,
+    executor: String,
+    timeout: Duration,
+) {
+    let mut version: Option<String> = None;
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        let from = match version.take() {
+            Some(v) => v,
+            None => {
+                let lp = ListParams::default().labels(LABEL_JOB_ID);
+                match tokio::time::timeout(timeout, list_api.list(&lp)).await {
+                    Ok(Ok(list)) => {
+                        lock(&cache).relisted(list.items);
+                        list.metadata.resource_version.unwrap_or_default()
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(executor, error = %e, "cannot list the Jobs to watch; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(BACKOFF_MAX);
+                        continue;
+                    }
+                    Err(_) => {
+                        tracing::warn!(executor, "no answer to the Job list; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(BACKOFF_MAX);
+                        continue;
+                    }
+                }
+            }
+        };
+        version = Some(from.clone());
+        let wp = WatchParams::default()
+            .labels(LABEL_JOB_ID)
+            .timeout(WATCH_SECS);
+        let stream = match tokio::time::timeout(timeout, watch_api.watch(&wp, &from)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(kube::Error::Api(s))) if expired(&s) => {
+                version = None;
+                continue;
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(executor, error = %e, "cannot watch the Jobs; status reads them one by one meanwhile");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                continue;
+            }
+            Err(_) => {
+                tracing::warn!(executor, "no answer to the Job watch; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                continue;
+            }
+        };
+        lock(&cache).synced = true;
+        let opened = Instant::now();
+        let mut failed = false;
+        let mut stream = std::pin::pin!(stream);
+        loop {
+            let event = match tokio::time::timeout(WATCH_IDLE, stream.next()).await {
+                Ok(Some(event)) => event,
+                // The server ended the watch (its timeout, a restart, a proxy): re-open.
+                Ok(None) => break,
+                Err(_) => {
+                    tracing::warn!(executor, "the Job watch went quiet; re-opening it");
+                    failed = true;
+                    break;
+                }
+            };
+            match event {
+                Ok(WatchEvent::Added(job) | WatchEvent::Modified(job)) => {
+                    if let Some(rv) = lock(&cache).put(job) {
+                        version = Some(rv);
+                    }
+                }
+                Ok(WatchEvent::Deleted(job)) => {
+                    if let Some(name) = &job.metadata.name {
+                        lock(&cache).delete(name, job.metadata.uid.clone());
+                    }
+                    if let Some(rv) = job.metadata.resource_version {
+                        version = Some(rv);
+                    }
+                }
+                Ok(WatchEvent::Bookmark(b)) => version = Some(b.metadata.resource_version),
+                Ok(WatchEvent::Error(s)) if expired(&s) => {
+                    version = None;
+                    break;
+                }
+                Ok(WatchEvent::Error(s)) => {
+                    tracing::warn!(executor, code = s.code, reason = %s.reason, message = %s.message, "the Job watch reported an error; re-opening it");
+                    failed = true;
+                    break;
+                }
+                Err(kube::Error::Api(s)) if expired(&s) => {
+                    version = None;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(executor, error = %e, "the Job watch broke; re-opening it");
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        lock(&cache).synced = false;
+        // A watch that failed, or one the server ended at once, is re-opened after a pause.
+        if failed || opened.elapsed() < Duration::from_secs(1) {
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        } else {
+            backoff = BACKOFF_MIN;
+        }
+    }
+}
+
 impl KubernetesExecutor {
     /// Builds the client from `cfg` (reads the kubeconfig, token and CA files); makes no request.
     pub fn new(cfg: KubernetesConfig) -> Result<KubernetesExecutor, ExecError> {
@@ -196,12 +506,27 @@ impl KubernetesExecutor {
             .map_err(|e| err(format!("cannot start the executor's runtime: {e}")))?;
         let timeout = Duration::from_secs(cfg.timeout_secs.unwrap_or(10).max(1));
         let client_cfg = cfg.clone();
-        let client = run_on(&rt, timeout, async move { make_client(client_cfg).await })
+        let config = run_on(&rt, timeout, async move { make_config(client_cfg).await })
             .and_then(|r| r)
-            .map_err(err)?;
+            .map_err(&err)?;
+        let mut watch_config = config.clone();
+        // The watch's own idle limit ([`WATCH_IDLE`]) catches a dead connection instead.
+        watch_config.read_timeout = None;
+        let (client, watch_client) = {
+            // Building a client needs a runtime (hyper's executor); the executor's own one.
+            let _guard = rt.enter();
+            let build = |c: kube::Config| {
+                kube::Client::try_from(c)
+                    .map_err(|e| err(format!("cannot build the Kubernetes client: {e}")))
+            };
+            (build(config)?, build(watch_config)?)
+        };
         Ok(KubernetesExecutor {
             jobs: Api::namespaced(client.clone(), &cfg.namespace),
             pods: Api::namespaced(client, &cfg.namespace),
+            watch_api: Api::namespaced(watch_client, &cfg.namespace),
+            cache: Arc::new(Mutex::new(Cache::default())),
+            watch_started: Once::new(),
             name: cfg.name,
             namespace: cfg.namespace,
             image: cfg.image,
@@ -212,6 +537,45 @@ impl KubernetesExecutor {
             cancelled: Mutex::new(HashSet::new()),
             rt: Some(rt),
         })
+    }
+
+    /// Whether the Job watch is open on a listed cache, i.e. `status` can answer without a
+    /// request (for tests and diagnostics; the watch starts at the first `status`).
+    pub fn watching(&self) -> bool {
+        lock(&self.cache).synced
+    }
+
+    fn ensure_watch(&self) {
+        let Some(rt) = self.rt.as_ref() else {
+            return;
+        };
+        self.watch_started.call_once(|| {
+            rt.spawn(watch_jobs(
+                self.jobs.clone(),
+                self.watch_api.clone(),
+                self.cache.clone(),
+                self.name.clone(),
+                self.timeout,
+            ));
+        });
+    }
+
+    /// Runs a write to the Job `name`, so `status` reads it from the server until the watch
+    /// shows the result.
+    fn write<T: Send + 'static>(
+        &self,
+        name: &str,
+        fut: impl Future<Output = Result<T, kube::Error>> + Send + 'static,
+        version: impl Fn(&T) -> Option<String>,
+    ) -> Result<Result<T, kube::Error>, ExecError> {
+        lock(&self.cache).writing(name);
+        let answer = self.call(fut)?;
+        if let Ok(v) = &answer
+            && let Some(rv) = version(v)
+        {
+            lock(&self.cache).observed(name, Some(&rv));
+        }
+        Ok(answer)
     }
 
     fn backend(&self, message: impl Into<String>) -> ExecError {
@@ -268,13 +632,17 @@ impl KubernetesExecutor {
             .map_err(|e| self.api_err("cannot read", name, &e))
     }
 
+    fn gone(&self, name: &str) -> String {
+        format!(
+            "the Job {}/{name} no longer exists (deleted outside kite, or by a TTL)",
+            self.namespace
+        )
+    }
+
     /// The Job of a handle, if it still exists and is the one kite created (same uid).
     fn get_own(&self, handle: &Handle, name: &str) -> Result<Result<Job, String>, ExecError> {
         let Some(job) = self.get(name)? else {
-            return Ok(Err(format!(
-                "the Job {}/{name} no longer exists (deleted outside kite, or by a TTL)",
-                self.namespace
-            )));
+            return Ok(Err(self.gone(name)));
         };
         let want = handle.data.get("uid").and_then(serde_json::Value::as_str);
         let got = job.metadata.uid.as_deref();
@@ -291,10 +659,14 @@ impl KubernetesExecutor {
 
     fn patch(&self, name: &str, what: &str, body: serde_json::Value) -> Result<Job, ExecError> {
         let (api, n) = (self.jobs.clone(), name.to_owned());
-        self.call(async move {
-            api.patch(&n, &PatchParams::default(), &Patch::Merge(body))
-                .await
-        })?
+        self.write(
+            name,
+            async move {
+                api.patch(&n, &PatchParams::default(), &Patch::Merge(body))
+                    .await
+            },
+            version_of,
+        )?
         .map_err(|e| self.api_err(what, name, &e))
     }
 
@@ -321,10 +693,14 @@ impl KubernetesExecutor {
             let mut patch = body();
             patch["metadata"]["resourceVersion"] = serde_json::json!(job.metadata.resource_version);
             let (api, n) = (self.jobs.clone(), name.clone());
-            match self.call(async move {
-                api.patch(&n, &PatchParams::default(), &Patch::Merge(patch))
-                    .await
-            })? {
+            match self.write(
+                &name,
+                async move {
+                    api.patch(&n, &PatchParams::default(), &Patch::Merge(patch))
+                        .await
+                },
+                version_of,
+            )? {
                 Ok(j) => return Ok(j),
                 Err(kube::Error::Api(s)) if s.is_conflict() => continue,
                 Err(e) => return Err(self.api_err(&format!("cannot {what}"), &name, &e)),
@@ -448,7 +824,7 @@ impl KubernetesExecutor {
     }
 }
 
-async fn make_client(cfg: KubernetesConfig) -> Result<kube::Client, String> {
+async fn make_config(cfg: KubernetesConfig) -> Result<kube::Config, String> {
     let server = match &cfg.server {
         Some(server) => Some(server.parse().map_err(|e| {
             format!("`server` = {server:?} is not a URL ({e}); write it like https://10.0.0.1:6443")
@@ -503,7 +879,12 @@ async fn make_client(cfg: KubernetesConfig) -> Result<kube::Client, String> {
     }
     // The service retries on its own schedule; a call must answer within the timeout.
     config.read_timeout = Some(Duration::from_secs(cfg.timeout_secs.unwrap_or(10).max(1)));
-    kube::Client::try_from(config).map_err(|e| format!("cannot build the Kubernetes client: {e}"))
+    Ok(config)
+}
+
+/// A written Job's `resourceVersion`.
+fn version_of(job: &Job) -> Option<String> {
+    job.metadata.resource_version.clone()
 }
 
 /// Seconds from the planned start to the deadline, at least 1 (Kubernetes requires > 0).
@@ -577,7 +958,11 @@ impl Executor for KubernetesExecutor {
         let name = job_name(&launch.job_id);
         let job = self.job_object(launch, &name)?;
         let api = self.jobs.clone();
-        match self.call(async move { api.create(&PostParams::default(), &job).await })? {
+        match self.write(
+            &name,
+            async move { api.create(&PostParams::default(), &job).await },
+            version_of,
+        )? {
             Ok(created) => Ok(self.handle(&created, launch.deadline)),
             Err(kube::Error::Api(s)) if s.is_already_exists() => {
                 // A retried submit (the answer was lost, or kite restarted before persisting the
@@ -640,12 +1025,28 @@ impl Executor for KubernetesExecutor {
 
     fn status(&self, handle: &Handle) -> Result<ExecState, ExecError> {
         let name = self.job_of(handle)?;
+        self.ensure_watch();
         let ours = self
             .cancelled
             .lock()
             .map(|c| c.contains(&name))
             .unwrap_or(false);
-        let job = match self.get_own(handle, &name)? {
+        let uid = handle.data.get("uid").and_then(serde_json::Value::as_str);
+        let lookup = lock(&self.cache).lookup(&name, uid);
+        let found = match lookup {
+            Lookup::Job(job) => Ok(*job),
+            Lookup::Gone => Err(self.gone(&name)),
+            Lookup::Ask => {
+                let found = self.get_own(handle, &name)?;
+                let rv = found
+                    .as_ref()
+                    .ok()
+                    .and_then(|j| j.metadata.resource_version.as_deref());
+                lock(&self.cache).observed(&name, rv);
+                found
+            }
+        };
+        let job = match found {
             Ok(job) => job,
             Err(_) if ours => return Ok(ExecState::Cancelled),
             Err(reason) => return Ok(ExecState::Lost { reason }),
@@ -691,11 +1092,17 @@ impl Executor for KubernetesExecutor {
             c.insert(name.clone());
         }
         let (api, n) = (self.jobs.clone(), name.clone());
-        match self.call(async move { api.delete(&n, &DeleteParams::background()).await })? {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(s)) if s.is_not_found() => Ok(()),
-            Err(e) => Err(self.api_err("cannot delete", &name, &e)),
+        match self.write(
+            &name,
+            async move { api.delete(&n, &DeleteParams::background()).await },
+            |_| None,
+        )? {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.is_not_found() => {}
+            Err(e) => return Err(self.api_err("cannot delete", &name, &e)),
         }
+        lock(&self.cache).observed(&name, None);
+        Ok(())
     }
 
     fn suspend(&self, handle: &Handle) -> Result<(), ExecError> {

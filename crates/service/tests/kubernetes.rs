@@ -53,14 +53,75 @@ fn launch(id: &str, region: &str, script: &str) -> kite_service::Launch {
 }
 
 fn wait_for(ex: &dyn Executor, h: &Handle, want: impl Fn(&ExecState) -> bool) -> ExecState {
+    wait_for_result(ex, h, |r| r.as_ref().is_ok_and(&want)).unwrap()
+}
+
+fn wait_for_result(
+    ex: &dyn Executor,
+    h: &Handle,
+    want: impl Fn(&Result<ExecState, ExecError>) -> bool,
+) -> Result<ExecState, ExecError> {
     let until = Instant::now() + Duration::from_secs(10);
     loop {
-        let s = ex.status(h).unwrap();
+        let s = ex.status(h);
         if want(&s) || Instant::now() > until {
             return s;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Waits (at most 10 s) until `ok`; panics with `what` otherwise.
+fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while !ok() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The Job name of a handle (`namespace/name`).
+fn name_of(h: &Handle) -> &str {
+    h.id.split_once('/').unwrap().1
+}
+
+/// `GET`s of one Job (`.../jobs/NAME`) among the requests from index `since` on.
+fn job_gets(api: &KubeApi, since: usize, name: &str) -> usize {
+    let path = format!("/apis/batch/v1/namespaces/{NS}/jobs/{name}");
+    api.requests()[since..]
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == path)
+        .count()
+}
+
+/// Collection reads of the Jobs from index `since` on: `(lists, watches)`, each with its query.
+fn job_collection_reads(api: &KubeApi, since: usize) -> Vec<(bool, String)> {
+    let path = format!("/apis/batch/v1/namespaces/{NS}/jobs");
+    api.requests()[since..]
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == path)
+        .map(|r| (r.query.contains("watch=true"), r.query.clone()))
+        .collect()
+}
+
+/// A query parameter's raw value.
+fn param(query: &str, key: &str) -> Option<String> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(String::from))
+}
+
+/// Waits until the watch is open and a round of `status` over `handles` answers from the cache
+/// alone (no `GET` of any of their Jobs): every write of the executor has come back through the
+/// watch.
+fn settle(ex: &KubernetesExecutor, api: &KubeApi, handles: &[&Handle]) {
+    wait_until("status answered from the watch", || {
+        let mark = api.requests().len();
+        for h in handles {
+            ex.status(h).unwrap();
+        }
+        ex.watching() && handles.iter().all(|h| job_gets(api, mark, name_of(h)) == 0)
+    });
 }
 
 #[test]
@@ -166,13 +227,20 @@ fn start_unsuspends_with_a_merge_patch_and_the_exit_code_comes_from_the_pod() {
         Err(ExecError::AlreadyStarted { .. })
     ));
 
+    // The end comes through the watch, a moment after the fake's controller wrote it.
     assert!(api.finish(NS, "kite-01jobok", 0));
-    assert_eq!(ex.status(&h).unwrap(), ExecState::Exited { code: 0 });
+    assert_eq!(
+        wait_for(&ex, &h, |s| matches!(s, ExecState::Exited { .. })),
+        ExecState::Exited { code: 0 }
+    );
 
     let h2 = ex.submit(&launch("01JOBBAD", "DE", "false")).unwrap();
     let h2 = ex.start(&h2).unwrap();
     assert!(api.finish(NS, "kite-01jobbad", 7));
-    assert_eq!(ex.status(&h2).unwrap(), ExecState::Exited { code: 7 });
+    assert_eq!(
+        wait_for(&ex, &h2, |s| matches!(s, ExecState::Exited { .. })),
+        ExecState::Exited { code: 7 }
+    );
 }
 
 #[test]
@@ -290,8 +358,11 @@ fn a_failing_api_server_mid_run_is_a_backend_error_then_recovers() {
     let ex = executor(&api);
     let h = ex.submit(&launch("01JOB500", "DE", "true")).unwrap();
     let h = ex.start(&h).unwrap();
+    settle(&ex, &api, &[&h]);
+    // The failing server ends the watch too; once the executor sees that, status asks the
+    // server again and reports its answer.
     api.fail_with(Some(500));
-    match ex.status(&h) {
+    match wait_for_result(&ex, &h, Result::is_err) {
         Err(ExecError::Backend { message, .. }) => {
             assert!(message.contains("500"), "{message}");
         }
@@ -350,4 +421,372 @@ node_selectors = { DE = { "topology.kubernetes.io/region" = "europe-west3" } }
     let mut c = cfg;
     c.token = Some(kite_service::kubernetes::KubeToken::new("s3cret"));
     assert!(!format!("{c:?}").contains("s3cret"));
+}
+
+#[test]
+fn status_comes_from_the_watch_without_a_get_per_job() {
+    let api = KubeApi::start_manual();
+    let ex = executor(&api);
+    let handles: Vec<Handle> = ["01JOBW1", "01JOBW2", "01JOBW3"]
+        .iter()
+        .map(|id| {
+            let h = ex.submit(&launch(id, "DE", "true")).unwrap();
+            ex.start(&h).unwrap()
+        })
+        .collect();
+    let refs: Vec<&Handle> = handles.iter().collect();
+    settle(&ex, &api, &refs);
+    let mark = api.requests().len();
+
+    // The fake's controller ends the pods: each Job gets a MODIFIED event with its condition.
+    let codes = [0, 0, 3];
+    for (h, code) in handles.iter().zip(codes) {
+        assert!(api.finish(NS, name_of(h), code));
+    }
+    let mut calls = 0;
+    wait_until("every job exited", || {
+        handles.iter().all(|h| {
+            calls += 1;
+            matches!(ex.status(h).unwrap(), ExecState::Exited { .. })
+        })
+    });
+    for (h, code) in handles.iter().zip(codes) {
+        assert_eq!(ex.status(h).unwrap(), ExecState::Exited { code });
+        calls += 1;
+    }
+    assert!(calls >= handles.len() * 2, "{calls}");
+    for h in &handles {
+        assert_eq!(job_gets(&api, mark, name_of(h)), 0, "GETs of {}", h.id);
+    }
+    // The only other reads: the failed Job's pods, for its exit code; no list, no re-watch.
+    let failed_uid = api.job(NS, name_of(&handles[2])).unwrap()["metadata"]["uid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let others: Vec<_> = api.requests()[mark..]
+        .iter()
+        .filter(|r| !r.path.ends_with("/jobs") || !r.query.contains("watch=true"))
+        .cloned()
+        .collect();
+    assert!(!others.is_empty());
+    for r in &others {
+        assert_eq!(r.path, format!("/api/v1/namespaces/{NS}/pods"), "{r:?}");
+        assert!(r.query.contains(&failed_uid), "{r:?}");
+    }
+}
+
+#[test]
+fn a_dropped_watch_reconnects_from_its_version_and_catches_up() {
+    let api = KubeApi::start_manual();
+    let ex = executor(&api);
+    let h = ex.submit(&launch("01JOBDROP", "DE", "true")).unwrap();
+    let h = ex.start(&h).unwrap();
+    settle(&ex, &api, &[&h]);
+
+    // A write the watch does not select (another namespace) moves the store on; the bookmark
+    // the server then sends moves the executor's version with it.
+    api.insert_job(
+        "elsewhere",
+        serde_json::json!({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "other", "labels": {"app": "other"}},
+            "spec": {"template": {"spec": {"restartPolicy": "Never",
+                "containers": [{"name": "x", "image": "busybox"}]}}},
+        }),
+    );
+    let bookmarked = api.resource_version();
+    let before = api.bookmarks_sent();
+    wait_until("a bookmark", || api.bookmarks_sent() > before);
+
+    // Disconnected (the re-watch is held unanswered) while the Job completes.
+    let mark = api.requests().len();
+    api.hold_watches(true);
+    wait_until("the executor to notice", || !ex.watching());
+    assert!(api.finish(NS, name_of(&h), 0));
+    api.hold_watches(false);
+    wait_until("the watch to reopen", || ex.watching());
+    let after = api.requests().len();
+    assert_eq!(
+        wait_for(&ex, &h, |s| matches!(s, ExecState::Exited { .. })),
+        ExecState::Exited { code: 0 }
+    );
+    // Caught up from the watch (no GET of the Job), re-opened from the bookmark's version
+    // without a new LIST.
+    assert_eq!(job_gets(&api, after, name_of(&h)), 0);
+    let reads = job_collection_reads(&api, mark);
+    assert!(reads.iter().all(|(watch, _)| *watch), "{reads:#?}");
+    let (_, first) = &reads[0];
+    assert_eq!(
+        param(first, "resourceVersion"),
+        Some(bookmarked.to_string())
+    );
+    assert_eq!(param(first, "allowWatchBookmarks").as_deref(), Some("true"));
+    assert_eq!(
+        param(first, "labelSelector").as_deref(),
+        Some("kite.dev%2Fjob-id")
+    );
+}
+
+#[test]
+fn a_too_old_version_is_answered_410_and_the_executor_relists_and_continues() {
+    let api = KubeApi::start_manual();
+    let ex = executor(&api);
+    let a = ex.submit(&launch("01JOBOLDA", "DE", "true")).unwrap();
+    let a = ex.start(&a).unwrap();
+    let b = ex.submit(&launch("01JOBOLDB", "DE", "true")).unwrap();
+    let b = ex.start(&b).unwrap();
+    settle(&ex, &api, &[&a, &b]);
+    api.set_history_limit(1);
+
+    let mark = api.requests().len();
+    api.hold_watches(true);
+    wait_until("the executor to notice", || !ex.watching());
+    // Two Job events while disconnected; the server keeps one: the executor's version is gone.
+    assert!(api.finish(NS, name_of(&a), 0));
+    assert!(api.finish(NS, name_of(&b), 4));
+    let listed_at = api.resource_version();
+    api.hold_watches(false);
+    wait_until("the watch to reopen", || {
+        ex.watching() && job_collection_reads(&api, mark).len() >= 3
+    });
+    let after = api.requests().len();
+    assert_eq!(
+        wait_for(&ex, &a, |s| matches!(s, ExecState::Exited { .. })),
+        ExecState::Exited { code: 0 }
+    );
+    assert_eq!(
+        wait_for(&ex, &b, |s| matches!(s, ExecState::Exited { .. })),
+        ExecState::Exited { code: 4 }
+    );
+    assert_eq!(job_gets(&api, after, name_of(&a)), 0);
+    assert_eq!(job_gets(&api, after, name_of(&b)), 0);
+    // watch from the old version (answered with ERROR 410), LIST, watch from the list's version.
+    let reads = job_collection_reads(&api, mark);
+    let kinds: Vec<bool> = reads.iter().map(|(w, _)| *w).collect();
+    assert_eq!(kinds[..3], [true, false, true], "{reads:#?}");
+    assert!(
+        param(&reads[0].1, "resourceVersion")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            < listed_at
+    );
+    assert_eq!(
+        param(&reads[2].1, "resourceVersion"),
+        Some(listed_at.to_string())
+    );
+}
+
+#[test]
+fn an_unreachable_server_falls_back_to_a_get_and_is_a_backend_error() {
+    let api = KubeApi::start_manual();
+    let ex = executor(&api);
+    let h = ex.submit(&launch("01JOBGONE", "DE", "sleep 30")).unwrap();
+    let h = ex.start(&h).unwrap();
+    settle(&ex, &api, &[&h]);
+    drop(api);
+    match wait_for_result(&ex, &h, Result::is_err) {
+        Err(ExecError::Backend { executor, message }) => {
+            assert_eq!(executor, "k8s-eu");
+            assert!(message.contains("kite-01jobgone"), "{message}");
+            assert!(message.contains("reachable"), "{message}");
+        }
+        other => panic!("expected a backend error, got {other:?}"),
+    }
+    assert!(!ex.watching());
+}
+
+#[test]
+fn a_deleted_job_reaches_status_through_the_watch_as_cancelled_or_lost() {
+    let api = KubeApi::start_manual();
+    let ex = executor(&api);
+    let ours = ex.submit(&launch("01JOBDELA", "DE", "sleep 30")).unwrap();
+    let ours = ex.start(&ours).unwrap();
+    let theirs = ex.submit(&launch("01JOBDELB", "DE", "sleep 30")).unwrap();
+    let theirs = ex.start(&theirs).unwrap();
+    settle(&ex, &api, &[&ours, &theirs]);
+
+    ex.cancel(&ours).unwrap();
+    assert_eq!(ex.status(&ours).unwrap(), ExecState::Cancelled);
+    let mark = api.requests().len();
+    // Deleted by someone else (`kubectl delete job`).
+    assert!(api.delete_job(NS, name_of(&theirs)));
+    match wait_for(&ex, &theirs, |s| matches!(s, ExecState::Lost { .. })) {
+        ExecState::Lost { reason } => assert!(reason.contains("no longer exists"), "{reason}"),
+        s => panic!("expected lost, got {s:?}"),
+    }
+    assert_eq!(job_gets(&api, mark, name_of(&theirs)), 0);
+    // Once the DELETED event of ours is in, it is answered without a request too.
+    settle(&ex, &api, &[&ours]);
+    assert_eq!(ex.status(&ours).unwrap(), ExecState::Cancelled);
+}
+
+/// The service loop over a SQLite queue with this one executor, ticking fast.
+struct Rig {
+    _dir: tempfile::TempDir,
+    control: std::sync::Arc<kite_service::Control>,
+    loop_task: tokio::task::JoinHandle<()>,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        self.loop_task.abort();
+    }
+}
+
+fn rig(executor: std::sync::Arc<dyn Executor>) -> Rig {
+    use kite_service::{Control, Executors, Planner, Queue, Service, SqliteQueue};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let queue: Arc<dyn Queue> = Arc::new(SqliteQueue::open(&dir.path().join("q.sqlite3")).unwrap());
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let control = Arc::new(Control {
+        queue,
+        executors: Executors::single(executor),
+        tx,
+    });
+    // No intensity source: the test plans the job itself.
+    let intensity = kite_engine::IntensityService::new(
+        Vec::new(),
+        Err("not used".into()),
+        Vec::new(),
+        Arc::new(SystemClock),
+    );
+    let service = Service {
+        control: control.clone(),
+        planner: Planner::new(
+            Arc::new(intensity),
+            kite_core::Signal::AVERAGE_LIFECYCLE,
+            kite_scheduler::Capacity::unlimited(),
+            false,
+        ),
+        replan_every: Duration::from_secs(60),
+        tick: Duration::from_millis(50),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let loop_task = rt.spawn(async move { service.run(rx).await });
+    Rig {
+        _dir: dir,
+        control,
+        loop_task,
+        _rt: rt,
+    }
+}
+
+#[test]
+fn a_job_committed_running_whose_unsuspend_never_reached_the_api_server_is_started_once() {
+    use kite_service::{JobRequest, PlanInfo, State};
+    let api = KubeApi::start_manual();
+    let ex = std::sync::Arc::new(executor(&api));
+    let rig = rig(ex.clone());
+    let now = rig.control.now();
+    // Planned an hour ahead, so the loop would not start it on its own.
+    let start = now + SignedDuration::from_hours(1);
+    let job = rig
+        .control
+        .accept(JobRequest {
+            command: vec!["sh".into(), "-c".into(), "true".into()],
+            duration_secs: 60,
+            deadline: now + SignedDuration::from_hours(3),
+            earliest_start: now,
+            interruptible: false,
+            regions: vec!["DE".into()],
+            gpus: 0,
+            team: None,
+            project: None,
+            power_w: None,
+        })
+        .unwrap();
+    let plan = PlanInfo {
+        policy: "test".into(),
+        planned_at: now,
+        region: "DE".into(),
+        start,
+        end: start + SignedDuration::from_secs(60),
+        pieces: vec![[start, start + SignedDuration::from_secs(60)]],
+        energy_kwh: 0.0,
+        emissions_g: 0.0,
+        run_now_emissions_g: None,
+        saved_percent: None,
+        why: "planned by the test".into(),
+    };
+    let mut l = launch(&job.id, "DE", "true");
+    l.start = start;
+    l.deadline = job.request.deadline;
+    let handle = ex.submit(&l).unwrap();
+    let q = &rig.control.queue;
+    q.transition(
+        &job.id,
+        State::Pending,
+        State::Planned,
+        "planned by the test",
+        now,
+        &mut |j| {
+            j.plan = Some(plan.clone());
+            j.handle = Some(handle.clone());
+        },
+    )
+    .unwrap();
+    // What dispatch commits before it un-suspends the Job; the PATCH itself never happens.
+    q.transition(
+        &job.id,
+        State::Planned,
+        State::Running,
+        "starting (attempt 1)",
+        now,
+        &mut |j| {
+            j.attempt = 1;
+            j.started_at = Some(now);
+        },
+    )
+    .unwrap();
+    let name = name_of(&handle).to_owned();
+    let stored = api.job(NS, &name).unwrap();
+    assert_eq!(stored["spec"]["suspend"], true);
+    assert!(
+        stored["metadata"]["annotations"]
+            .get("kite.dev/started")
+            .is_none()
+    );
+
+    // The loop sees the Job still held and un-suspends it.
+    wait_until("the Job to be un-suspended", || {
+        api.job(NS, &name).unwrap()["spec"]["suspend"] == false
+    });
+    assert!(api.finish(NS, &name, 0));
+    wait_until("the job to succeed", || {
+        q.get(&job.id).unwrap().unwrap().state == State::Succeeded
+    });
+    let unsuspends: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH" && r.body["spec"]["suspend"] == false)
+        .collect();
+    assert_eq!(unsuspends.len(), 1, "{unsuspends:#?}");
+    assert_eq!(
+        unsuspends[0].path,
+        format!("/apis/batch/v1/namespaces/{NS}/jobs/{name}")
+    );
+    assert_eq!(
+        unsuspends[0].content_type.as_deref(),
+        Some("application/merge-patch+json")
+    );
+    let j = q.get(&job.id).unwrap().unwrap();
+    assert_eq!(j.exit_code, Some(0));
+    let log: Vec<String> = q
+        .events(&job.id)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.reason)
+        .collect();
+    assert!(
+        log.iter()
+            .any(|r| r.contains("the start committed earlier had not reached it")),
+        "{log:#?}"
+    );
 }

@@ -12,7 +12,17 @@
 //! - errors are `Status` objects (`kind: Status`, `reason` `NotFound` / `AlreadyExists` /
 //!   `Conflict` / `Invalid` / `UnsupportedMediaType`, `code`); a merge patch carrying a stale
 //!   `metadata.resourceVersion` is refused with `409 Conflict`;
-//! - `DELETE` without `propagationPolicy` orphans the pods, as the `batch/v1` default does.
+//! - `DELETE` without `propagationPolicy` orphans the pods, as the `batch/v1` default does;
+//! - `GET .../jobs?watch=true&labelSelector=...&resourceVersion=N[&allowWatchBookmarks=true]
+//!   [&timeoutSeconds=S]` streams watch events as a real server does: `200` with a chunked
+//!   `application/json` body, one `{"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":...}`
+//!   per line, every Job write (status writes included) one event whose object carries the
+//!   write's `resourceVersion`; from `N` it replays the retained events after `N`, from an
+//!   unset or `0` version it sends the current Jobs as synthetic `ADDED`s; a version older than
+//!   the retained history is answered with one `ERROR` event carrying a `410 Expired` `Status`
+//!   (`too old resource version: N (M)`) and the stream ends; `BOOKMARK`s (an object of kind
+//!   `Job` with only `metadata.resourceVersion`) are sent when asked for and the store moved on;
+//!   the stream ends after `timeoutSeconds`. A LIST carries the list's `metadata.resourceVersion`.
 //!
 //! What it simulates of the cluster: a *controller* that keeps `status` (the `Suspended`
 //! condition, `startTime`, `active`, `succeeded` / `failed`, `Complete` / `Failed` conditions,
@@ -22,21 +32,25 @@
 //! [`KubeApi::finish`]. Suspending a running Job deletes its pods (kills the process group),
 //! as Kubernetes does.
 //!
-//! Faults: [`KubeApi::fail_with`] answers every request with a `Status` of that code; point a
-//! client at [`crate::unreachable_base_url`] for a refused connection. Every request is
+//! Faults: [`KubeApi::fail_with`] answers every request with a `Status` of that code (and ends
+//! the open watches); point a client at [`crate::unreachable_base_url`] for a refused
+//! connection. Watch faults: [`KubeApi::drop_watches`] ends every open watch stream,
+//! [`KubeApi::hold_watches`] also leaves new watch requests unanswered until released (the
+//! client is disconnected while the test changes Jobs), and [`KubeApi::set_history_limit`]
+//! makes the server forget old events (a watch from before them gets `410 Expired`). Every request is
 //! recorded ([`KubeApi::requests`]) with its method, path, query, content type and body.
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use kite_core::{Clock, SystemClock};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One request the fake received.
 #[derive(Debug, Clone)]
@@ -55,6 +69,30 @@ pub struct KubeRequest {
     pub authorization: Option<String>,
 }
 
+/// One open watch.
+struct Watcher {
+    namespace: String,
+    selector: String,
+    tx: tokio::sync::mpsc::UnboundedSender<String>,
+    bookmarks: bool,
+    /// The newest `resourceVersion` this watcher was sent (event or bookmark).
+    sent: u64,
+    last_bookmark: Instant,
+    /// `timeoutSeconds`: the server ends the stream then.
+    until: Instant,
+}
+
+/// One recorded Job event.
+struct Event {
+    rv: u64,
+    namespace: String,
+    kind: &'static str,
+    object: Value,
+}
+
+/// Events a server keeps by default (a real one keeps a few minutes' worth).
+const HISTORY: usize = 10_000;
+
 #[derive(Default)]
 struct Inner {
     /// `(namespace, name)` → Job object.
@@ -68,6 +106,18 @@ struct Inner {
     requests: Vec<KubeRequest>,
     fault: Option<u16>,
     run_commands: bool,
+    /// Job events, oldest first, for watches from a `resourceVersion`.
+    history: VecDeque<Event>,
+    /// How many events `history` keeps (0: the default, [`HISTORY`]).
+    history_limit: usize,
+    /// The newest `resourceVersion` that fell out of `history`: watching from before it is `410`.
+    compacted: u64,
+    watchers: Vec<Watcher>,
+    /// While set, watch requests wait unanswered.
+    watches_held: bool,
+    /// How often a watcher that asked for bookmarks gets one when the store moved on.
+    bookmark_every: Duration,
+    bookmarks_sent: usize,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -125,6 +175,7 @@ impl KubeApi {
             .expect("a runtime for the fake API server");
         let inner: Shared = Arc::new(Mutex::new(Inner {
             run_commands,
+            bookmark_every: Duration::from_millis(200),
             ..Inner::default()
         }));
         let router = Router::new().fallback(handle).with_state(inner.clone());
@@ -179,7 +230,7 @@ impl KubeApi {
             .unwrap_or_default()
             .to_owned();
         let obj = g.admit_job(namespace, job);
-        g.jobs.insert((namespace.to_owned(), name), obj);
+        g.put_job(namespace, &name, obj, "ADDED");
     }
 
     /// As the controller: ends the Job's active pod with `exit_code` (0: `Complete`, else
@@ -208,8 +259,59 @@ impl KubeApi {
     }
 
     /// Answers every request with a `Status` of this HTTP code (`None`: back to normal).
+    /// A failing server also ends its open watches (their clients then get the error too).
     pub fn fail_with(&self, code: Option<u16>) {
-        lock(&self.inner).fault = code;
+        let mut g = lock(&self.inner);
+        g.fault = code;
+        if code.is_some() {
+            g.watchers.clear();
+        }
+    }
+
+    /// Ends every open watch stream now (a load balancer or API server restart dropping them).
+    pub fn drop_watches(&self) {
+        lock(&self.inner).watchers.clear();
+    }
+
+    /// `true`: ends every open watch and leaves new watch requests unanswered until `false`,
+    /// when they are answered from the version they asked for (events in between included).
+    pub fn hold_watches(&self, hold: bool) {
+        let mut g = lock(&self.inner);
+        g.watches_held = hold;
+        if hold {
+            g.watchers.clear();
+        }
+    }
+
+    /// Keeps only the last `events` Job events (at least 1); a watch from before them gets an
+    /// `ERROR` event with `410 Expired`, as from a compacted etcd.
+    pub fn set_history_limit(&self, events: usize) {
+        let mut g = lock(&self.inner);
+        g.history_limit = events.max(1);
+        g.trim_history();
+    }
+
+    /// Deletes a Job as `kubectl delete job` would (background propagation: its pods go too).
+    /// Returns whether it existed.
+    pub fn delete_job(&self, namespace: &str, name: &str) -> bool {
+        lock(&self.inner)
+            .delete_job(namespace, name, false)
+            .is_some()
+    }
+
+    /// How many `BOOKMARK` events were sent so far.
+    pub fn bookmarks_sent(&self) -> usize {
+        lock(&self.inner).bookmarks_sent
+    }
+
+    /// How many watch streams are open.
+    pub fn watch_count(&self) -> usize {
+        lock(&self.inner).watchers.len()
+    }
+
+    /// The store's current `resourceVersion` (of its last write).
+    pub fn resource_version(&self) -> u64 {
+        lock(&self.inner).rv
     }
 }
 
@@ -335,6 +437,48 @@ impl Inner {
         format!("7f3c2a10-0000-4000-8000-{:012x}", self.uids)
     }
 
+    /// Stores a written Job and tells the watches (`ADDED` / `MODIFIED`).
+    fn put_job(&mut self, ns: &str, name: &str, job: Value, kind: &'static str) {
+        self.emit(ns, kind, &job);
+        self.jobs.insert((ns.to_owned(), name.to_owned()), job);
+    }
+
+    /// Records a Job event and sends it to the matching watches.
+    fn emit(&mut self, ns: &str, kind: &'static str, object: &Value) {
+        let rv = object["metadata"]["resourceVersion"]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(self.rv);
+        let line = event_line(kind, object);
+        self.watchers.retain_mut(|w| {
+            if w.namespace != ns || !selector_matches(&object["metadata"]["labels"], &w.selector) {
+                return true;
+            }
+            w.sent = rv;
+            w.tx.send(line.clone()).is_ok()
+        });
+        self.history.push_back(Event {
+            rv,
+            namespace: ns.to_owned(),
+            kind,
+            object: object.clone(),
+        });
+        self.trim_history();
+    }
+
+    fn trim_history(&mut self) {
+        let limit = if self.history_limit == 0 {
+            HISTORY
+        } else {
+            self.history_limit
+        };
+        while self.history.len() > limit {
+            if let Some(e) = self.history.pop_front() {
+                self.compacted = e.rv;
+            }
+        }
+    }
+
     /// What the server stores for a new Job: metadata and the defaults it fills in.
     fn admit_job(&mut self, ns: &str, mut job: Value) -> Value {
         let uid = self.next_uid();
@@ -438,7 +582,7 @@ impl Inner {
         }
         if job["status"] != before {
             job["metadata"]["resourceVersion"] = json!(self.next_rv());
-            self.jobs.insert(key, job);
+            self.put_job(ns, name, job, "MODIFIED");
         }
     }
 
@@ -572,11 +716,14 @@ impl Inner {
             set_condition(&mut job, "Failed", "True", "BackoffLimitExceeded", msg);
         }
         job["metadata"]["resourceVersion"] = json!(self.next_rv());
-        self.jobs.insert(key, job);
+        self.put_job(ns, &key.1, job, "MODIFIED");
     }
 
     fn delete_job(&mut self, ns: &str, name: &str, orphan: bool) -> Option<Value> {
-        let job = self.jobs.remove(&(ns.to_owned(), name.to_owned()))?;
+        let mut job = self.jobs.remove(&(ns.to_owned(), name.to_owned()))?;
+        // The deletion is a write: the `DELETED` event carries its own `resourceVersion`.
+        job["metadata"]["resourceVersion"] = json!(self.next_rv());
+        self.emit(ns, "DELETED", &job);
         if !orphan {
             let pods: Vec<String> = self
                 .pods
@@ -648,9 +795,42 @@ fn tick(g: &mut Inner) {
             set_condition(&mut job, "FailureTarget", "True", "DeadlineExceeded", msg);
             set_condition(&mut job, "Failed", "True", "DeadlineExceeded", msg);
             job["metadata"]["resourceVersion"] = json!(g.next_rv());
-            g.jobs.insert((ns, name), job);
+            g.put_job(&ns, &name, job, "MODIFIED");
         }
     }
+    bookmarks_and_timeouts(g);
+}
+
+/// Ends watches past their `timeoutSeconds`; sends a `BOOKMARK` to a watcher that asked for them
+/// when the store moved past what it was last sent (writes it does not watch).
+fn bookmarks_and_timeouts(g: &mut Inner) {
+    let now = Instant::now();
+    let (rv, every) = (g.rv, g.bookmark_every);
+    let mut sent = 0;
+    g.watchers.retain_mut(|w| {
+        if now >= w.until || w.tx.is_closed() {
+            return false;
+        }
+        if !w.bookmarks || rv <= w.sent || now.duration_since(w.last_bookmark) < every {
+            return true;
+        }
+        w.sent = rv;
+        w.last_bookmark = now;
+        let bookmark = json!({
+            "kind": "Job", "apiVersion": "batch/v1",
+            "metadata": {"resourceVersion": rv.to_string()},
+        });
+        sent += 1;
+        w.tx.send(event_line("BOOKMARK", &bookmark)).is_ok()
+    });
+    g.bookmarks_sent += sent;
+}
+
+/// One watch event as the server writes it: a JSON object on its own line.
+fn event_line(kind: &str, object: &Value) -> String {
+    let mut line = json!({"type": kind, "object": object}).to_string();
+    line.push('\n');
+    line
 }
 
 fn selector_matches(labels: &Value, selector: &str) -> bool {
@@ -741,6 +921,99 @@ fn invalid_job(job: &Value, name: &str) -> Option<String> {
     None
 }
 
+/// A watch on the namespace's Jobs: waits while watches are held, then answers `200` with a
+/// stream of event lines (replayed from `resourceVersion`, then live) until `timeoutSeconds`.
+async fn watch(inner: Shared, ns: String, query: &str) -> Response {
+    loop {
+        let held = lock(&inner).watches_held;
+        if !held {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let selector = query_param(query, "labelSelector").unwrap_or_default();
+    let bookmarks = query_param(query, "allowWatchBookmarks").as_deref() == Some("true");
+    // A real server picks a random timeout of 30 to 60 minutes when none is asked for.
+    let timeout = query_param(query, "timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .unwrap_or(1800);
+    let from = query_param(query, "resourceVersion").unwrap_or_default();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let mut g = lock(&inner);
+    if let Some(code) = g.fault {
+        return status(
+            code,
+            "InternalError",
+            "Internal error occurred: injected by the test".into(),
+            json!({}),
+        );
+    }
+    let matches =
+        |n: &str, o: &Value| n == ns && selector_matches(&o["metadata"]["labels"], &selector);
+    let mut open = true;
+    if from.is_empty() || from == "0" {
+        // "Start at most recent" / "any": the current objects as synthetic ADDED events first.
+        for ((n, _), j) in &g.jobs {
+            if matches(n, j) {
+                let _ = tx.send(event_line("ADDED", j));
+            }
+        }
+    } else {
+        let Ok(since) = from.parse::<u64>() else {
+            return status(
+                400,
+                "BadRequest",
+                format!(
+                    "resourceVersion: Invalid value: \"{from}\": must be a valid resource version"
+                ),
+                json!({}),
+            );
+        };
+        if since < g.compacted {
+            let expired = json!({
+                "kind": "Status", "apiVersion": "v1", "metadata": {},
+                "status": "Failure",
+                "message": format!("too old resource version: {since} ({})", g.compacted),
+                "reason": "Expired", "code": 410,
+            });
+            let _ = tx.send(event_line("ERROR", &expired));
+            open = false;
+        } else {
+            for e in g.history.iter().filter(|e| e.rv > since) {
+                if matches(&e.namespace, &e.object) {
+                    let _ = tx.send(event_line(e.kind, &e.object));
+                }
+            }
+        }
+    }
+    if open {
+        let now = Instant::now();
+        let sent = g.rv;
+        g.watchers.push(Watcher {
+            namespace: ns.clone(),
+            selector,
+            tx,
+            bookmarks,
+            sent,
+            last_bookmark: now,
+            until: now + Duration::from_secs(timeout),
+        });
+    } else {
+        drop(tx);
+    }
+    drop(g);
+    let lines = futures_util::stream::poll_fn(move |cx| {
+        rx.poll_recv(cx)
+            .map(|line| line.map(|l| Ok::<_, std::convert::Infallible>(Bytes::from(l))))
+    });
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        Body::from_stream(lines),
+    )
+        .into_response()
+}
+
 async fn handle(
     State(inner): State<Shared>,
     method: Method,
@@ -748,24 +1021,48 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let query = uri.query().unwrap_or("").to_owned();
-    let mut g = lock(&inner);
-    g.requests.push(KubeRequest {
+    let watched_ns = match uri.path().trim_matches('/').split('/').collect::<Vec<_>>()[..] {
+        ["apis", "batch", "v1", "namespaces", ns, "jobs"]
+            if method == Method::GET
+                && matches!(query_param(&query, "watch").as_deref(), Some("true" | "1")) =>
+        {
+            Some(ns.to_owned())
+        }
+        _ => None,
+    };
+    let request = KubeRequest {
         method: method.to_string(),
         path: uri.path().to_owned(),
         query: query.clone(),
-        content_type: content_type.clone(),
-        body: body.clone(),
+        content_type: headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from),
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         authorization: headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .map(String::from),
-    });
+    };
+    match watched_ns {
+        Some(ns) => {
+            lock(&inner).requests.push(request);
+            watch(inner, ns, &query).await
+        }
+        None => respond(&inner, &method, &uri, request),
+    }
+}
+
+/// Every request but a watch: answered at once, under the lock.
+fn respond(inner: &Shared, method: &Method, uri: &Uri, request: KubeRequest) -> Response {
+    let (content_type, body, query) = (
+        request.content_type.clone(),
+        request.body.clone(),
+        request.query.clone(),
+    );
+    let mut g = lock(inner);
+    g.requests.push(request);
     if let Some(code) = g.fault {
         return status(
             code,
@@ -810,16 +1107,19 @@ async fn handle(
                 );
             }
             let obj = g.admit_job(ns, body);
-            g.jobs.insert(key, obj.clone());
+            g.put_job(ns, &name, obj.clone(), "ADDED");
             // The controller acts after the create answer is formed, as in a real cluster.
             g.sync(ns, &name);
             ok(StatusCode::CREATED, &obj)
         }
         ("GET", ["apis", "batch", "v1", "namespaces", ns, "jobs"]) => {
+            let selector = query_param(&query, "labelSelector").unwrap_or_default();
             let items: Vec<Value> = g
                 .jobs
                 .iter()
-                .filter(|((n, _), _)| n == ns)
+                .filter(|((n, _), j)| {
+                    n == ns && selector_matches(&j["metadata"]["labels"], &selector)
+                })
                 .map(|(_, j)| j.clone())
                 .collect();
             let rv = g.rv.to_string();
@@ -871,7 +1171,7 @@ async fn handle(
                 job["metadata"]["generation"] = json!(generation);
             }
             job["metadata"]["resourceVersion"] = json!(g.next_rv());
-            g.jobs.insert(key, job.clone());
+            g.put_job(ns, name, job.clone(), "MODIFIED");
             g.sync(ns, name);
             ok(StatusCode::OK, &job)
         }
