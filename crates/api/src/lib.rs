@@ -14,6 +14,7 @@
 //!
 //! `docs/api.md` is the user's reference.
 
+pub mod cache;
 pub mod casdk;
 pub mod dashboard;
 pub mod limits;
@@ -45,6 +46,10 @@ pub struct AppState {
     pub config: limits::ApiConfig,
     /// Counters and histograms for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// The Carbon Aware SDK endpoints' forecasts, one per zone, refreshed every 5 minutes.
+    pub casdk: casdk::Cache,
+    /// The dashboard's computed summaries (the grid at most once a minute).
+    pub dashboard: dashboard::Cache,
 }
 
 /// The whole HTTP surface of `kite serve`: this crate's routes, the job service's routes and

@@ -6,15 +6,14 @@ use crate::cmd_intensity::load_config;
 use crate::render;
 use anyhow::{Result, anyhow, bail};
 use kite_core::{
-    Clock, GramsCo2PerKwh, Resolution, SignedDuration, SystemClock, Timestamp, Watts, ZoneKey,
+    Clock, GramsCo2PerKwh, Resolution, SignedDuration, SystemClock, Timestamp, ZoneKey,
 };
 use kite_engine::{
-    IntensityService, InterruptibleRules, InterruptibleSpec, JobContext, JobSpec, PlanSignals,
-    Regions,
+    IntensityService, InterruptibleRules, InterruptibleSpec, JobSpec, PlanReport, PlanSignals,
+    PlannerSummary, Regions,
 };
 use kite_scheduler::{
-    BoundConfig, Capacity, Job, ParetoPoint, Plan, PlannerConfig, Policy, PriceSeries, Prices,
-    SpatioTemporalPlan,
+    BoundConfig, Capacity, Job, ParetoPoint, PlannerConfig, Policy, PriceSeries, Prices,
 };
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -45,7 +44,7 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<u8> {
         ),
         None => (vec![spec_from_flags(&args)?], "command line".to_owned()),
     };
-    let ctx = PlanContext {
+    let ctx = kite_engine::PlanContext {
         service: &service,
         database: &cfg.database,
     };
@@ -75,10 +74,10 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Result<u8> {
         }
     };
 
-    let mut report = Report::new(name, &jobs, &plan, &plan_signals, now);
+    let mut report = PlanReport::new(name, &jobs, &plan, &plan_signals, now);
     report.planner = planner;
     match args.format {
-        TableOrJson::Table => crate::emit(&report.table())?,
+        TableOrJson::Table => crate::emit(&plan_table(&report))?,
         TableOrJson::Json => crate::emit(&(serde_json::to_string_pretty(&report)? + "\n"))?,
     }
     if args.format == TableOrJson::Table {
@@ -272,7 +271,7 @@ fn emit_pareto(
         placed: usize,
         /// Objective weights (carbon, cost, delay) that produced the plan.
         weights: [f64; 3],
-        plan: Report,
+        plan: PlanReport,
     }
     let points: Vec<Point> = front
         .iter()
@@ -283,7 +282,7 @@ fn emit_pareto(
             placed: p.placed,
             weights: [p.weights.carbon, p.weights.cost, p.weights.delay_per_hour],
             plan: {
-                let mut r = Report::new("spatio-temporal", jobs, &p.plan.plan, signals, now);
+                let mut r = PlanReport::new("spatio-temporal", jobs, &p.plan.plan, signals, now);
                 r.planner = Some(PlannerSummary::new(&p.plan));
                 r
             },
@@ -326,279 +325,71 @@ fn emit_pareto(
     Ok(0)
 }
 
-/// How the spatio-temporal planner got its answer, and how far it may be from optimal.
-#[derive(Debug, Serialize)]
-struct PlannerSummary {
-    method: String,
-    objective: f64,
-    lower_bound: Option<f64>,
-    gap_percent: Option<f64>,
-    slot_minutes: u32,
-    slots: usize,
-    greedy_ms: Option<f64>,
-    solver_ms: Option<f64>,
-    bound_ms: Option<f64>,
-    notes: Vec<String>,
-}
-
-impl PlannerSummary {
-    fn new(p: &SpatioTemporalPlan) -> PlannerSummary {
-        let ms = |d: Option<SignedDuration>| d.map(|d| d.as_secs_f64() * 1000.0);
-        PlannerSummary {
-            method: p.method.to_string(),
-            objective: p.objective,
-            lower_bound: p.lower_bound,
-            gap_percent: p.gap_percent,
-            slot_minutes: p.slot.secs() / 60,
-            slots: p.n_slots,
-            greedy_ms: ms(p.greedy_time),
-            solver_ms: ms(p.solver_time),
-            bound_ms: ms(p.bound_time),
-            notes: p.notes.clone(),
-        }
-    }
-}
-
-/// What jobs need from the engine: region resolution and past runs.
-struct PlanContext<'a> {
-    service: &'a IntensityService,
-    database: &'a std::path::Path,
-}
-
-impl JobContext for PlanContext<'_> {
-    fn zone(&self, region: &str) -> Result<ZoneKey, String> {
-        self.service
-            .resolve(region)
-            .map(|z| z.key.clone())
-            .map_err(|e| e.to_string())
-    }
-
-    fn run_power(&self, run_id: &str) -> Result<(Watts, SignedDuration), String> {
-        let store = kite_store::Store::open(self.database)
-            .map_err(|e| format!("cannot open {}: {e}", self.database.display()))?;
-        let run = kite_tracker::load_run(&store, run_id)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| {
-                format!(
-                    "no run `{run_id}` in {}; `kite runs` lists them",
-                    self.database.display()
-                )
-            })?;
-        if run.duration_secs <= 0.0 {
-            return Err(format!("run `{run_id}` has no duration to take power from"));
-        }
-        let watts = run.energy.0 * 3.6e6 / run.duration_secs;
-        let duration = SignedDuration::try_from_secs_f64(run.duration_secs)
-            .map_err(|_| format!("run `{run_id}` has an unusable duration"))?;
-        Ok((Watts(watts), duration))
-    }
-}
-
-/// `kite plan --format json`: the plan, per job, with totals and the signal's sources.
-#[derive(Debug, Serialize)]
-struct Report {
-    policy: &'static str,
-    now: Timestamp,
-    jobs: Vec<JobReport>,
-    unplaced: Vec<UnplacedReport>,
-    total: Totals,
-    signals: Vec<SourceReport>,
-    notes: Vec<String>,
-    /// Only for the spatio-temporal policy.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    planner: Option<PlannerSummary>,
-}
-
-#[derive(Debug, Serialize)]
-struct JobReport {
-    id: String,
-    region: String,
-    start: Timestamp,
-    end: Timestamp,
-    pieces: Vec<[Timestamp; 2]>,
-    /// Minutes between the earliest allowed start and the planned start.
-    delay_minutes: f64,
-    energy_kwh: f64,
-    emissions_g: f64,
-    /// Emissions of starting as soon as allowed in the first region (`null`: not covered).
-    run_now_emissions_g: Option<f64>,
-    saved_percent: Option<f64>,
-}
-
-#[derive(Debug, Serialize)]
-struct UnplacedReport {
-    id: String,
-    reason: String,
-}
-
-#[derive(Debug, Serialize)]
-struct Totals {
-    planned: usize,
-    unplaced: usize,
-    emissions_g: f64,
-    run_now_emissions_g: Option<f64>,
-    saved_percent: Option<f64>,
-}
-
-#[derive(Debug, Serialize)]
-struct SourceReport {
-    zone: String,
-    from: Timestamp,
-    to: Timestamp,
-    source: String,
-    signal: String,
-    provenance: String,
-}
-
-impl Report {
-    fn new(
-        policy: &'static str,
-        jobs: &[Job],
-        plan: &Plan,
-        signals: &PlanSignals,
-        now: Timestamp,
-    ) -> Report {
-        let mut out = Vec::new();
-        for p in &plan.placements {
-            let Some(job) = jobs.iter().find(|j| j.id == p.job_id) else {
-                continue;
-            };
-            let (Some(first), Some(last)) = (p.pieces.first(), p.pieces.last()) else {
-                continue;
-            };
-            let secs: i64 = p.pieces.iter().map(|w| w.duration().as_secs()).sum();
-            let energy_kwh = job.power.0 * secs as f64 / 3.6e6;
-            let base = p.baseline_emissions.map(|b| b.0);
-            out.push(JobReport {
-                id: p.job_id.clone(),
-                region: p.region.to_string(),
-                start: first.start(),
-                end: last.end(),
-                pieces: p.pieces.iter().map(|w| [w.start(), w.end()]).collect(),
-                delay_minutes: (first.start().as_second() - job.start_from(now).as_second()) as f64
-                    / 60.0,
-                energy_kwh,
-                emissions_g: p.emissions.0,
-                run_now_emissions_g: base,
-                saved_percent: base.and_then(|b| saved(b, p.emissions.0)),
-            });
-        }
-        // `+ 0.0`: an empty float sum is -0.0, which would print as `-0.0 gCO2e`.
-        let emissions: f64 = out.iter().map(|j| j.emissions_g).sum::<f64>() + 0.0;
-        let run_now: Option<f64> = out.iter().map(|j| j.run_now_emissions_g).sum();
-        let total = Totals {
-            planned: out.len(),
-            unplaced: plan.unplaced.len(),
-            emissions_g: emissions,
-            run_now_emissions_g: run_now,
-            saved_percent: run_now.and_then(|b| saved(b, emissions)),
-        };
-        let sources = signals
-            .sources
-            .iter()
-            .flat_map(|z| {
-                z.segments.iter().map(|(w, meta)| SourceReport {
-                    zone: z.zone.to_string(),
-                    from: w.start(),
-                    to: w.end(),
-                    source: meta.source.clone(),
-                    signal: meta.signal.to_string(),
-                    provenance: meta.provenance.to_string(),
-                })
-            })
-            .collect();
-        Report {
-            policy,
-            now,
-            jobs: out,
-            unplaced: plan
-                .unplaced
-                .iter()
-                .map(|u| UnplacedReport {
-                    id: u.job_id.clone(),
-                    reason: u.reason.to_string(),
-                })
-                .collect(),
-            total,
-            signals: sources,
-            notes: signals
-                .notes
-                .iter()
-                .map(|n| format!("{}: {}", n.source, n.message))
-                .collect(),
-            planner: None,
-        }
-    }
-
-    fn table(&self) -> String {
-        let mut t = render::table();
-        t.set_header([
-            "job", "region", "start", "end", "pieces", "delay", "gCO2e", "run now", "saved",
+/// The table `kite plan` prints (the JSON is the engine's [`PlanReport`] itself).
+fn plan_table(report: &PlanReport) -> String {
+    let mut t = render::table();
+    t.set_header([
+        "job", "region", "start", "end", "pieces", "delay", "gCO2e", "run now", "saved",
+    ]);
+    for j in &report.jobs {
+        t.add_row([
+            j.id.clone(),
+            j.region.clone(),
+            j.start.to_string(),
+            j.end.to_string(),
+            j.pieces.len().to_string(),
+            render::human_duration((j.delay_minutes * 60.0).max(0.0) as u32),
+            format!("{:.1}", j.emissions_g),
+            j.run_now_emissions_g
+                .map_or("n/a".into(), |b| format!("{b:.1}")),
+            j.saved_percent
+                .map_or("n/a".into(), |s| format!("{s:.1} %")),
         ]);
-        for j in &self.jobs {
-            t.add_row([
-                j.id.clone(),
-                j.region.clone(),
-                j.start.to_string(),
-                j.end.to_string(),
-                j.pieces.len().to_string(),
-                render::human_duration((j.delay_minutes * 60.0).max(0.0) as u32),
-                format!("{:.1}", j.emissions_g),
-                j.run_now_emissions_g
-                    .map_or("n/a".into(), |b| format!("{b:.1}")),
-                j.saved_percent
-                    .map_or("n/a".into(), |s| format!("{s:.1} %")),
-            ]);
+    }
+    let mut out = format!("plan ({} policy) at {}\n", report.policy, report.now);
+    if !report.jobs.is_empty() {
+        let _ = writeln!(out, "{t}");
+    }
+    let _ = writeln!(
+        out,
+        "total: {} planned, {} unplaced; {:.1} gCO2e{}",
+        report.total.planned,
+        report.total.unplaced,
+        report.total.emissions_g,
+        match (report.total.run_now_emissions_g, report.total.saved_percent) {
+            (Some(b), Some(s)) => format!(" vs {b:.1} gCO2e running now ({s:.1} % saved)"),
+            _ => String::new(),
         }
-        let mut out = format!("plan ({} policy) at {}\n", self.policy, self.now);
-        if !self.jobs.is_empty() {
-            let _ = writeln!(out, "{t}");
-        }
+    );
+    if let Some(p) = &report.planner {
         let _ = writeln!(
             out,
-            "total: {} planned, {} unplaced; {:.1} gCO2e{}",
-            self.total.planned,
-            self.total.unplaced,
-            self.total.emissions_g,
-            match (self.total.run_now_emissions_g, self.total.saved_percent) {
-                (Some(b), Some(s)) => format!(" vs {b:.1} gCO2e running now ({s:.1} % saved)"),
+            "planner: {}, {} slots of {} min; objective {:.1}{}",
+            p.method,
+            p.slots,
+            p.slot_minutes,
+            p.objective,
+            match (p.lower_bound, p.gap_percent) {
+                (Some(b), Some(g)) => format!(", lower bound {b:.1} (gap {g:.2} %)"),
                 _ => String::new(),
             }
         );
-        if let Some(p) = &self.planner {
+        for n in &p.notes {
+            let _ = writeln!(out, "planner: {n}");
+        }
+    }
+    for u in &report.unplaced {
+        let _ = writeln!(out, "not planned: {}: {}", u.id, u.reason);
+    }
+    if !report.signals.is_empty() {
+        out.push_str("signal:\n");
+        for s in &report.signals {
             let _ = writeln!(
                 out,
-                "planner: {}, {} slots of {} min; objective {:.1}{}",
-                p.method,
-                p.slots,
-                p.slot_minutes,
-                p.objective,
-                match (p.lower_bound, p.gap_percent) {
-                    (Some(b), Some(g)) => format!(", lower bound {b:.1} (gap {g:.2} %)"),
-                    _ => String::new(),
-                }
+                "  {} [{}, {}): {} · {} · {}",
+                s.zone, s.from, s.to, s.signal, s.provenance, s.source
             );
-            for n in &p.notes {
-                let _ = writeln!(out, "planner: {n}");
-            }
         }
-        for u in &self.unplaced {
-            let _ = writeln!(out, "not planned: {}: {}", u.id, u.reason);
-        }
-        if !self.signals.is_empty() {
-            out.push_str("signal:\n");
-            for s in &self.signals {
-                let _ = writeln!(
-                    out,
-                    "  {} [{}, {}): {} · {} · {}",
-                    s.zone, s.from, s.to, s.signal, s.provenance, s.source
-                );
-            }
-        }
-        out
     }
-}
-
-fn saved(baseline: f64, planned: f64) -> Option<f64> {
-    (baseline > 0.0).then(|| (baseline - planned) / baseline * 100.0)
+    out
 }

@@ -2,43 +2,18 @@
 
 use crate::args::{CloudArg, GlobalArgs, RegionsArgs, TableOrJson};
 use anyhow::Result;
-use kite_regions::{AliasKind, Cloud, Registry, Zone};
+use kite_engine::{RegionView, cloud_names, find_zones};
+use kite_regions::{Cloud, Zone};
 use serde::Serialize;
 
-/// One zone in `kite regions --format json`.
+/// One zone in `kite regions --format json`: the zone as `GET /v1/regions` shows it, and the
+/// live providers that can serve it.
 #[derive(Serialize)]
 struct JsonZone {
-    zone: String,
-    name: String,
-    country: Option<String>,
-    /// Balancing-authority, WattTime and ISO alpha-3 names that resolve to this zone.
-    aliases: Vec<String>,
-    /// Cloud regions (`aws:…`, `gcp:…`, `azure:…`) located in this zone.
-    cloud_regions: Vec<String>,
-    /// Annual means, best first.
-    annual: Vec<JsonAnnual>,
-    /// Hourly (or finer) history compiled into kite.
-    embedded_history: Vec<JsonHistory>,
+    #[serde(flatten)]
+    zone: RegionView,
     /// Live providers that can serve this zone (if configured).
     live_providers: Vec<&'static str>,
-}
-
-#[derive(Serialize)]
-struct JsonAnnual {
-    gco2_per_kwh: f64,
-    year: u16,
-    signal: &'static str,
-    source: String,
-}
-
-#[derive(Serialize)]
-struct JsonHistory {
-    source: &'static str,
-    signal: &'static str,
-    resolution: String,
-    start: String,
-    end: String,
-    points: usize,
 }
 
 fn live_providers(zone: &Zone) -> Vec<&'static str> {
@@ -55,27 +30,6 @@ fn live_providers(zone: &Zone) -> Vec<&'static str> {
     out
 }
 
-/// Cloud regions in this zone, spelled as users type them: `aws:eu-central-1`.
-fn cloud_names(zone: &Zone, cloud: Option<Cloud>) -> Vec<String> {
-    zone.aliases
-        .iter()
-        .filter_map(|a| {
-            let c = a.kind.cloud()?;
-            (cloud.is_none() || cloud == Some(c)).then(|| format!("{}:{}", c.as_str(), a.name))
-        })
-        .collect()
-}
-
-fn matches(zone: &Zone, needle: &str) -> bool {
-    let n = needle.to_lowercase();
-    zone.key.as_str().to_lowercase().contains(&n)
-        || zone.name.to_lowercase().contains(&n)
-        || zone
-            .aliases
-            .iter()
-            .any(|a| a.name.to_lowercase().contains(&n))
-}
-
 fn cloud_of(arg: CloudArg) -> Cloud {
     match arg {
         CloudArg::Aws => Cloud::Aws,
@@ -85,13 +39,8 @@ fn cloud_of(arg: CloudArg) -> Cloud {
 }
 
 pub fn run(_global: &GlobalArgs, args: RegionsArgs) -> Result<()> {
-    let registry = Registry::embedded();
     let cloud = args.cloud.map(cloud_of);
-    let zones: Vec<&Zone> = registry
-        .zones()
-        .filter(|z| args.search.as_deref().is_none_or(|s| matches(z, s)))
-        .filter(|z| cloud.is_none() || z.cloud_regions(cloud).next().is_some())
-        .collect();
+    let zones = find_zones(args.search.as_deref(), cloud);
     match args.format {
         TableOrJson::Json => {
             let out: Vec<JsonZone> = zones.iter().map(|z| json_zone(z, cloud)).collect();
@@ -105,38 +54,7 @@ pub fn run(_global: &GlobalArgs, args: RegionsArgs) -> Result<()> {
 
 fn json_zone(z: &Zone, cloud: Option<Cloud>) -> JsonZone {
     JsonZone {
-        zone: z.key.to_string(),
-        name: z.name.clone(),
-        country: z.country.clone(),
-        aliases: z
-            .aliases
-            .iter()
-            .filter(|a| !matches!(a.kind, AliasKind::Aws | AliasKind::Gcp | AliasKind::Azure))
-            .map(|a| a.name.clone())
-            .collect(),
-        cloud_regions: cloud_names(z, cloud),
-        annual: z
-            .annual
-            .iter()
-            .map(|a| JsonAnnual {
-                gco2_per_kwh: a.value.0,
-                year: a.year,
-                signal: a.signal.as_str(),
-                source: a.source.clone(),
-            })
-            .collect(),
-        embedded_history: kite_dataset::catalog()
-            .iter()
-            .filter(|e| e.zone == z.key)
-            .map(|e| JsonHistory {
-                source: e.source,
-                signal: e.signal.as_str(),
-                resolution: e.resolution.to_string(),
-                start: e.span.start().to_string(),
-                end: e.span.end().to_string(),
-                points: e.points,
-            })
-            .collect(),
+        zone: RegionView::new(z, cloud),
         live_providers: live_providers(z),
     }
 }

@@ -1,11 +1,11 @@
 //! Rendering engine results as tables, JSON and CSV.
 //!
 //! The JSON types here are the CLI's wire format (documented on each type); they are separate
-//! from the core types on purpose, so the format only changes when this file does.
+//! from the core types on purpose, so the format only changes when this file does. The
+//! intensity JSON is `kite_engine::IntensityView`, which `GET /v1/intensity` returns too.
 
 use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
-use kite_core::{Point, Provenance, SignalMeta, Timestamp};
-use kite_engine::{ImportSummary, IntensityAnswer};
+use kite_engine::{ImportSummary, IntensityAnswer, IntensityView};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -46,18 +46,8 @@ pub fn human_duration(secs: u32) -> String {
     out
 }
 
-/// Age of a value at `now`: since its interval ended (measured), since the forecast was issued,
-/// or none for estimates (which describe no particular moment).
-pub fn age_secs(point: &Point, meta: &SignalMeta, now: Timestamp) -> Option<i64> {
-    match &meta.provenance {
-        Provenance::Measured => Some(now.as_second() - point.end().as_second()).filter(|s| *s >= 0),
-        Provenance::Forecast {
-            issued_at: Some(t), ..
-        } => Some(now.as_second() - t.as_second()),
-        Provenance::Forecast { .. } => meta.fetched_at.map(|t| now.as_second() - t.as_second()),
-        Provenance::Estimated { .. } => None,
-    }
-}
+/// Age of a value at `now` (the engine's rule, shared with `kite serve`).
+pub use kite_engine::age_secs;
 
 pub fn intensity_table(answer: &IntensityAnswer, single: bool) -> String {
     let mut out = String::new();
@@ -99,129 +89,22 @@ pub fn intensity_table(answer: &IntensityAnswer, single: bool) -> String {
     let _ = writeln!(out, "{t}");
     if !single {
         let n = answer.points().len();
-        let mut weighted = 0.0;
-        let mut secs = 0.0;
-        for (p, _) in answer.points() {
-            let overlap = answer.window.overlap_secs(p.start, p.end()) as f64;
-            weighted += p.value.0 * overlap;
-            secs += overlap;
-        }
-        if secs > 0.0 {
+        let coverage = answer.coverage();
+        if let Some(mean) = coverage.mean_gco2_per_kwh {
             let _ = writeln!(
                 out,
-                "{n} values; time-weighted mean {:.1} gCO2e/kWh over the {:.1} h of the window they cover",
-                weighted / secs,
-                secs / 3600.0
+                "{n} values; time-weighted mean {mean:.1} gCO2e/kWh over the {:.1} h of the window they cover",
+                coverage.covered_hours
             );
         }
     }
     out
 }
 
-/// One value in `kite intensity --format json`.
-#[derive(Serialize)]
-struct JsonPoint {
-    /// Interval start, RFC 3339 UTC.
-    start: String,
-    /// Interval end (exclusive).
-    end: String,
-    gco2_per_kwh: f64,
-    /// `average-lifecycle`, `average-direct` or `marginal-direct`.
-    signal: &'static str,
-    /// `measured`, `forecast` or `estimated`.
-    provenance: &'static str,
-    /// How an estimate was made (estimated values only).
-    estimation_method: Option<String>,
-    /// Forecast model and issue time (forecasts only).
-    forecast_model: Option<String>,
-    forecast_issued_at: Option<String>,
-    /// Data source.
-    source: String,
-    /// When kite fetched or imported it (null for embedded data).
-    fetched_at: Option<String>,
-    /// Seconds since the value's interval ended or the forecast was issued (null for estimates).
-    age_seconds: Option<i64>,
-}
-
-/// `kite intensity --format json`: the whole answer with every value's provenance.
-#[derive(Serialize)]
-struct JsonAnswer {
-    zone: String,
-    zone_name: String,
-    unit: &'static str,
-    window_start: String,
-    window_end: String,
-    generated_at: String,
-    points: Vec<JsonPoint>,
-    gaps: Vec<JsonGap>,
-    notes: Vec<JsonNote>,
-}
-
-#[derive(Serialize)]
-struct JsonGap {
-    start: String,
-    end: String,
-}
-
-#[derive(Serialize)]
-struct JsonNote {
-    source: String,
-    message: String,
-}
-
+/// `kite intensity --format json`: the whole answer with every value's provenance (the view
+/// `GET /v1/intensity` returns, less the signal and the mean it adds).
 pub fn intensity_json(answer: &IntensityAnswer) -> anyhow::Result<String> {
-    let points = answer
-        .points()
-        .into_iter()
-        .map(|(p, meta)| {
-            let (estimation_method, forecast_model, forecast_issued_at) = match &meta.provenance {
-                Provenance::Measured => (None, None, None),
-                Provenance::Estimated { method } => (Some(method.clone()), None, None),
-                Provenance::Forecast { issued_at, model } => {
-                    (None, Some(model.clone()), issued_at.map(|t| t.to_string()))
-                }
-            };
-            JsonPoint {
-                start: p.start.to_string(),
-                end: p.end().to_string(),
-                gco2_per_kwh: p.value.0,
-                signal: meta.signal.as_str(),
-                provenance: meta.provenance.label(),
-                estimation_method,
-                forecast_model,
-                forecast_issued_at,
-                source: meta.source.clone(),
-                fetched_at: meta.fetched_at.map(|t| t.to_string()),
-                age_seconds: age_secs(p, meta, answer.now),
-            }
-        })
-        .collect();
-    let json = JsonAnswer {
-        zone: answer.zone.key.to_string(),
-        zone_name: answer.zone.name.clone(),
-        unit: "gCO2e/kWh",
-        window_start: answer.window.start().to_string(),
-        window_end: answer.window.end().to_string(),
-        generated_at: answer.now.to_string(),
-        points,
-        gaps: answer
-            .gaps
-            .iter()
-            .map(|g| JsonGap {
-                start: g.start.to_string(),
-                end: g.end.to_string(),
-            })
-            .collect(),
-        notes: answer
-            .notes
-            .iter()
-            .map(|n| JsonNote {
-                source: n.source.clone(),
-                message: n.message.clone(),
-            })
-            .collect(),
-    };
-    Ok(serde_json::to_string_pretty(&json)? + "\n")
+    Ok(serde_json::to_string_pretty(&IntensityView::new(answer))? + "\n")
 }
 
 /// CSV whose first three columns are kite's normalized import format, so output re-imports.

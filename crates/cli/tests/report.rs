@@ -24,25 +24,13 @@ fn training_hours() -> Vec<(String, f64, f64)> {
         .collect()
 }
 
+/// A run of team `ml` on `gpu-node-1`, using half a litre of water per kWh.
 fn run(id: &str, project: &str, stage: &str, zone: &str, hours: &[(String, f64, f64)]) -> Value {
-    let hs: Vec<Value> = hours
-        .iter()
-        .map(|(h, kwh, i)| {
-            json!({"hour": h, "seconds": 3600.0, "kwh": kwh, "g": kwh * i, "intensity": i,
-                   "signal": "average-lifecycle", "source": "test", "provenance": "measured"})
-        })
-        .collect();
-    let kwh: f64 = hours.iter().map(|h| h.1).sum();
-    let g: f64 = hours.iter().map(|h| h.1 * h.2).sum();
-    let last: jiff::Timestamp = hours[hours.len() - 1].0.parse().unwrap();
-    let end = last + jiff::SignedDuration::from_secs(3600);
-    json!({
-        "kind": "run", "v": 1, "run_id": id, "project": project, "team": "ml", "stage": stage,
-        "zone": zone, "start": hours[0].0, "end": end.to_string(), "it_kwh": kwh, "pue": 1.0,
-        "facility_kwh": kwh, "hours": hs, "operational_g": g, "embodied_g": 0.0,
-        "water_litres": kwh * 0.5, "measured_fraction": 1.0,
-        "hardware": [{"id": "gpu-node-1", "share": 1.0}]
-    })
+    let mut r = kite_test_support::records::run(id, project, stage, zone, hours);
+    r["team"] = json!("ml");
+    r["water_litres"] = json!(r["facility_kwh"].as_f64().unwrap() * 0.5);
+    r["hardware"] = json!([{"id": "gpu-node-1", "share": 1.0}]);
+    r
 }
 
 /// October 2026: a training run in DE with a wind PPA delivering 8 kWh in its daytime hours, an
@@ -260,20 +248,6 @@ fn a_missing_ledger_or_bad_period_is_named_with_the_fix() {
 // ---------------------------------------------------------------------------------------------
 // Headless Chromium
 
-fn chromium() -> PathBuf {
-    let path = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    assert!(
-        path.exists(),
-        "{} not found: the report test renders HTML in headless Chromium. Install it with \
-         `apt-get install -y --no-install-recommends chromium` (as .ci/run does), or set CHROMIUM \
-         to a Chromium binary",
-        path.display()
-    );
-    path
-}
-
 /// An RGB screenshot of `html`: width, height, pixels.
 struct Shot {
     width: usize,
@@ -285,21 +259,10 @@ const WIDTH: usize = 1100;
 
 fn screenshot(kite: &Kite, html: &Path, height: usize) -> Shot {
     let png_path = html.with_extension("png");
-    let out = std::process::Command::new("timeout")
-        .arg("120")
-        .arg(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--force-device-scale-factor=1",
-            "--force-color-profile=srgb",
-            &format!("--window-size={WIDTH},{height}"),
-            &format!("--screenshot={}", png_path.display()),
-        ])
+    let out = kite_test_support::chromium::headless(&kite.path("chromium-home"))
+        .arg(format!("--window-size={WIDTH},{height}"))
+        .arg(format!("--screenshot={}", png_path.display()))
         .arg(format!("file://{}", html.display()))
-        .env("HOME", kite.path("chromium-home"))
         .output()
         .unwrap();
     assert!(

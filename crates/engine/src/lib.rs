@@ -5,6 +5,7 @@
 //! provider payloads or files itself (kite-intensity and kite-ingest do) and never prints
 //! (the CLI renders what it returns). Every fallback it takes is returned as a [`Note`].
 
+mod age;
 mod config;
 mod error;
 mod forecast;
@@ -13,8 +14,11 @@ mod jobs;
 mod measure;
 mod monitor;
 mod plan;
+mod plan_report;
 mod service;
+mod views;
 
+pub use age::age_secs;
 pub use config::{
     CONFIG_ENV, Config, DATABASE_ENV, EM_TOKEN_ENV, Env, HttpSettings, ProcessEnv,
     ProviderSettings, RawConfig, SourceKind, WT_PASSWORD_ENV, WT_USER_ENV, default_config_path,
@@ -36,4 +40,11 @@ pub use monitor::{
     MonitorRequest, MonitorSample, ProcessEnergy, attribute, intensity_at, method_label,
 };
 pub use plan::{PlanSignals, ZoneSignal, signals_for};
+pub use plan_report::{
+    JobReport, PlanContext, PlanReport, PlannerSummary, SourceReport, Totals, UnplacedReport,
+};
 pub use service::{IntensityAnswer, IntensityRequest, IntensityService, Note, build_providers};
+pub use views::{
+    AnnualView, Coverage, HistoryView, IntensityView, NoteView, PointView, RegionView, SpanView,
+    cloud_names, find_zones,
+};

@@ -20,6 +20,7 @@ use kite_core::{
 use kite_intensity::{IntensityProvider, Query};
 use kite_regions::{Registry, Zone};
 use kite_store::Store;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// One thing the user should know about how an answer was made.
@@ -142,6 +143,8 @@ pub struct IntensityService {
     store_error: Option<String>,
     fallback: Vec<SourceKind>,
     clock: Arc<dyn Clock>,
+    /// Failed fetches per provider (same order as `providers`), for kite serve's `/metrics`.
+    provider_errors: Vec<AtomicU64>,
 }
 
 impl IntensityService {
@@ -159,12 +162,23 @@ impl IntensityService {
         };
         IntensityService {
             registry: Registry::embedded(),
+            provider_errors: providers.iter().map(|_| AtomicU64::new(0)).collect(),
             providers,
             store,
             store_error,
             fallback,
             clock,
         }
+    }
+
+    /// Failed fetches of each live provider since the service was made (a skipped provider, one
+    /// that does not serve the zone, is not a failure): `(provider name, count)`.
+    pub fn provider_errors(&self) -> Vec<(&'static str, u64)> {
+        self.providers
+            .iter()
+            .zip(&self.provider_errors)
+            .map(|(p, n)| (p.name(), n.load(Ordering::Relaxed)))
+            .collect()
     }
 
     /// The current instant according to the service's clock.
@@ -290,7 +304,7 @@ impl IntensityService {
             signal: req.signal,
         };
         let mut out = Vec::new();
-        for provider in &self.providers {
+        for (i, provider) in self.providers.iter().enumerate() {
             if let Err(unsupported) = provider.supports(&query) {
                 notes.push(Note {
                     source: provider.name().into(),
@@ -318,10 +332,15 @@ impl IntensityService {
                     }
                     out.extend(series);
                 }
-                Err(e) => notes.push(Note {
-                    source: provider.name().into(),
-                    message: format!("failed, falling back: {e}"),
-                }),
+                Err(e) => {
+                    if let Some(n) = self.provider_errors.get(i) {
+                        n.fetch_add(1, Ordering::Relaxed);
+                    }
+                    notes.push(Note {
+                        source: provider.name().into(),
+                        message: format!("failed, falling back: {e}"),
+                    })
+                }
             }
         }
         out

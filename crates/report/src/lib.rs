@@ -12,7 +12,10 @@
 //!   kite-accounting serialises it;
 //! - [`Format::Csv`]: one row per figure, `section,metric,key,value,unit,note`.
 //!
-//! Invariants: the crate is pure (values in, text out); every format names the checkpoint and
+//! [`Books`] reads a ledger for a report (which checkpoint, which records, the verification
+//! result): the one definition `kite report` and `kite serve` share.
+//!
+//! Invariants: rendering is pure (values in, text out); every format names the checkpoint and
 //! the verification result; a section with no data says "no data" (CSV: an empty value and a
 //! note), never `0`; offsets are listed apart and never subtracted from a total.
 
@@ -21,9 +24,11 @@ mod csv;
 mod doc;
 mod fmt;
 mod html;
+mod ledger;
 mod markdown;
 
 use kite_accounting::Statement;
+pub use ledger::{Books, BooksError, provenance, verification};
 use serde::{Deserialize, Serialize};
 
 /// Version of the report JSON's envelope (`ledger` + `statement`); the statement carries its

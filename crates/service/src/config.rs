@@ -10,6 +10,15 @@
 //! replan_every = "15m"
 //! ledger = "/var/lib/kite/ledger.sqlite3"
 //!
+//! [serve.api]                     # limits of the HTTP API (docs/api.md, "Security and limits")
+//! private_reads = false           # true: reads need the bearer token too (not /healthz, /readyz)
+//! cors_origins = []               # e.g. ["https://dashboard.example.org"]; empty: no CORS
+//! rate_limit = { per_second = 100, burst = 200 }   # per client IP; per_second = 0: off
+//! request_timeout = "30s"
+//! body_limit = 65536              # bytes
+//! cache_ttl = "5s"                # public data reads; "0s": off
+//! cache_entries = 4096
+//!
 //! [[serve.executor]]
 //! kind = "local"                  # the default for zones no other executor claims
 //!
@@ -68,6 +77,41 @@ pub struct ServeConfig {
     /// Executors, each with the zones it runs.
     #[serde(default, rename = "executor")]
     pub executors: Vec<ExecutorEntry>,
+    /// `[serve.api]`: limits and authorisation of the HTTP API.
+    #[serde(default)]
+    pub api: ApiSection,
+}
+
+/// The `[serve.api]` table, as written; `kite_api::limits::ApiConfig::from_section` checks the
+/// values and fills in the defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// Reads need the bearer token too (except `/healthz` and `/readyz`).
+    pub private_reads: Option<bool>,
+    /// Origins allowed by CORS (`https://host[:port]`, or `*`); empty: no CORS headers.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+    /// Per client IP, for requests without the bearer token.
+    pub rate_limit: Option<RateLimitSection>,
+    /// Longest time a request may take (`30s`).
+    pub request_timeout: Option<String>,
+    /// Largest request body, bytes.
+    pub body_limit: Option<u64>,
+    /// How long public data reads are cached (`5s`; `0s`: off).
+    pub cache_ttl: Option<String>,
+    /// Most cached responses.
+    pub cache_entries: Option<usize>,
+}
+
+/// `rate_limit = { per_second = 100, burst = 200 }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSection {
+    /// Sustained requests per second per client (0: no limit).
+    pub per_second: f64,
+    /// Requests a client may make at once after being idle (default: twice `per_second`).
+    pub burst: Option<u32>,
 }
 
 /// One `[[serve.executor]]` table: its kind, its zones, and the kind's own options.
@@ -93,7 +137,7 @@ impl ServeConfig {
             toml::Table::try_into(table.clone()).map_err(|e: toml::de::Error| ConfigError {
                 place: String::new(),
                 message: format!(
-                    "{} (keys: listen, queue, regions, capacity, replan_every, ledger, executor)",
+                    "{} (keys: listen, queue, regions, capacity, replan_every, ledger, executor, api)",
                     e.message()
                 ),
             })?;
@@ -171,6 +215,22 @@ mod tests {
         assert_eq!(cfg.capacity["DE"], 8);
         assert_eq!(cfg.executors.len(), 1);
         cfg.options::<LocalConfig>(0).unwrap();
+    }
+
+    #[test]
+    fn the_api_table_reads_and_refuses_unknown_keys() {
+        let cfg = parse(
+            "[serve.api]\nprivate_reads = true\ncors_origins = [\"https://a.example\"]\nrate_limit = { per_second = 5, burst = 10 }\nrequest_timeout = \"10s\"\nbody_limit = 1000\ncache_ttl = \"0s\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.api.private_reads, Some(true));
+        assert_eq!(cfg.api.rate_limit.as_ref().unwrap().burst, Some(10));
+        assert_eq!(cfg.api.body_limit, Some(1000));
+        let e = parse("[serve.api]\nprivate_read = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("private_read"), "{e}");
+        assert!(parse("[serve]\n").unwrap().api.rate_limit.is_none());
     }
 
     #[test]

@@ -5,7 +5,9 @@
 
 use crate::job::{JobRecord, PlanInfo};
 use kite_core::{Signal, Timestamp, Watts, ZoneKey};
-use kite_engine::{IntensityService, InterruptibleSpec, JobContext, JobSpec, PlanSignals, Regions};
+use kite_engine::{
+    IntensityService, InterruptibleSpec, JobContext, JobReport, JobSpec, PlanSignals, Regions,
+};
 use kite_scheduler::{Capacity, Job, Plan, PlannerConfig};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -230,13 +232,12 @@ fn collect(
         let Some(job) = by_id.get(p.job_id.as_str()) else {
             continue;
         };
-        let (Some(first), Some(last)) = (p.pieces.first(), p.pieces.last()) else {
+        // The figures `kite plan` reports for the same placement.
+        let Some(report) = JobReport::new(job, p, now) else {
             continue;
         };
-        let secs: i64 = p.pieces.iter().map(|w| w.duration().as_secs()).sum();
-        let energy_kwh = job.power.0 * secs as f64 / 3.6e6;
-        let base = p.baseline_emissions.map(|b| b.0);
-        let saved = base.and_then(|b| (b > 0.0).then(|| (b - p.emissions.0) / b * 100.0));
+        let energy_kwh = report.energy_kwh;
+        let base = report.run_now_emissions_g;
         let mean = |g: f64| {
             if energy_kwh > 0.0 {
                 g / energy_kwh
@@ -281,14 +282,14 @@ fn collect(
             PlanInfo {
                 policy: policy.to_owned(),
                 planned_at: now,
-                region: p.region.to_string(),
-                start: first.start(),
-                end: last.end(),
-                pieces: p.pieces.iter().map(|w| [w.start(), w.end()]).collect(),
+                region: report.region,
+                start: report.start,
+                end: report.end,
+                pieces: report.pieces,
                 energy_kwh,
-                emissions_g: p.emissions.0,
+                emissions_g: report.emissions_g,
                 run_now_emissions_g: base,
-                saved_percent: saved,
+                saved_percent: report.saved_percent,
                 why,
             },
         );

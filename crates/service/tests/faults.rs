@@ -8,16 +8,17 @@
 //! planner would not produce); everything from `planned` on is kite's own code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use kite_core::{Signal, SignedDuration, SystemClock, Timestamp};
-use kite_engine::IntensityService;
+mod util;
+
+use kite_core::{SignedDuration, SystemClock, Timestamp};
 use kite_scheduler::Capacity;
 use kite_service::{
-    Control, ExecError, ExecState, Executor, Executors, Handle, JobRecord, JobRequest, Launch,
-    LocalExecutor, PlanInfo, Planner, Queue, Service, SqliteQueue, State,
+    ExecError, ExecState, Executor, Handle, JobRecord, Launch, LocalExecutor, State,
 };
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use util::{Rig, commit_running, plan_job, reasons, rig};
 
 /// A test double of a remote backend (a Slurm or Kubernetes API) that can be taken down.
 /// `lose_answer`: the start reaches the backend but the answer is lost (a timeout after the
@@ -97,142 +98,6 @@ impl Executor for Remote {
     }
 }
 
-struct Rig {
-    _dir: tempfile::TempDir,
-    control: Arc<Control>,
-    loop_task: tokio::task::JoinHandle<()>,
-    _rt: tokio::runtime::Runtime,
-}
-
-impl Drop for Rig {
-    fn drop(&mut self) {
-        self.loop_task.abort();
-    }
-}
-
-/// A queue in a temp dir, `executor` for every region, and the service loop running with a fast
-/// tick and `replan_every` (the pause before a refused start is tried again).
-fn rig(executor: Arc<dyn Executor>, replan_every: Duration) -> Rig {
-    rig_with(executor, replan_every, None)
-}
-
-/// [`rig`] with a capacity limit per region.
-fn rig_with(
-    executor: Arc<dyn Executor>,
-    replan_every: Duration,
-    capacity: Option<Capacity>,
-) -> Rig {
-    let dir = tempfile::tempdir().unwrap();
-    let queue: Arc<dyn Queue> = Arc::new(SqliteQueue::open(&dir.path().join("q.sqlite3")).unwrap());
-    let (tx, rx) = tokio::sync::mpsc::channel(64);
-    let control = Arc::new(Control {
-        queue,
-        executors: Executors::single(executor),
-        tx,
-    });
-    // No forecast source: these jobs are planned by the test, and the loop never replans a job
-    // whose start has come.
-    let intensity = IntensityService::new(
-        Vec::new(),
-        Err("not used".into()),
-        Vec::new(),
-        Arc::new(SystemClock),
-    );
-    let service = Service {
-        control: control.clone(),
-        planner: Planner::new(
-            Arc::new(intensity),
-            Signal::AVERAGE_LIFECYCLE,
-            capacity.clone().unwrap_or_else(Capacity::unlimited),
-            capacity.is_some(),
-        ),
-        replan_every,
-        tick: Duration::from_millis(50),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let loop_task = rt.spawn(async move { service.run(rx).await });
-    Rig {
-        _dir: dir,
-        control,
-        loop_task,
-        _rt: rt,
-    }
-}
-
-/// Accepts a job through [`Control::accept`], hands it to its executor and commits `planned`
-/// with `pieces` (what a planning round does, with windows of seconds).
-fn plan_job(
-    rig: &Rig,
-    command: &[&str],
-    interruptible: bool,
-    pieces: Vec<[Timestamp; 2]>,
-) -> JobRecord {
-    let now = rig.control.now();
-    let secs: i64 = pieces.iter().map(|[a, b]| (*b - *a).as_secs()).sum();
-    let job = rig
-        .control
-        .accept(JobRequest {
-            command: command.iter().map(|s| s.to_string()).collect(),
-            duration_secs: secs,
-            deadline: now + SignedDuration::from_secs(600),
-            earliest_start: now,
-            interruptible,
-            regions: vec!["DE".into()],
-            gpus: 0,
-            team: None,
-            project: None,
-            power_w: None,
-        })
-        .unwrap();
-    let plan = PlanInfo {
-        policy: "test".into(),
-        planned_at: now,
-        region: "DE".into(),
-        start: pieces[0][0],
-        end: pieces[pieces.len() - 1][1],
-        pieces,
-        energy_kwh: 0.0,
-        emissions_g: 0.0,
-        run_now_emissions_g: None,
-        saved_percent: None,
-        why: "pieces given by the test".into(),
-    };
-    let ex = rig.control.executors.get(&job.executor).unwrap().clone();
-    let handle = ex
-        .submit(&Launch {
-            job_id: job.id.clone(),
-            attempt: 1,
-            command: job.request.command.clone(),
-            region: "DE".into(),
-            start: plan.start,
-            deadline: job.request.deadline,
-            duration_secs: secs,
-            gpus: 0,
-            team: None,
-            project: None,
-            plan: Some(plan.clone()),
-        })
-        .unwrap();
-    rig.control
-        .queue
-        .transition(
-            &job.id,
-            State::Pending,
-            State::Planned,
-            "planned by the test",
-            now,
-            &mut |j| {
-                j.plan = Some(plan.clone());
-                j.handle = Some(handle.clone());
-            },
-        )
-        .unwrap()
-}
-
 fn wait(rig: &Rig, id: &str, secs: u64, what: &str, ok: impl Fn(&JobRecord) -> bool) -> JobRecord {
     let until = Instant::now() + Duration::from_secs(secs);
     loop {
@@ -249,28 +114,11 @@ fn wait(rig: &Rig, id: &str, secs: u64, what: &str, ok: impl Fn(&JobRecord) -> b
     }
 }
 
-fn reasons(rig: &Rig, id: &str) -> Vec<String> {
-    rig.control
-        .queue
-        .events(id)
-        .unwrap()
-        .into_iter()
-        .map(|e| {
-            format!(
-                "{} → {}: {}",
-                e.from.map_or("-", |s| s.as_str()),
-                e.to,
-                e.reason
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn an_unreachable_backend_at_start_keeps_the_job_planned_with_the_reason_and_retries_it() {
     let remote = Arc::new(Remote::default());
     remote.down.store(true, Ordering::SeqCst);
-    let rig = rig(remote.clone(), Duration::from_secs(1));
+    let rig = rig(remote.clone(), Duration::from_secs(1), None);
     let now = rig.control.now();
     let job = plan_job(
         &rig,
@@ -321,7 +169,7 @@ fn an_unreachable_backend_at_start_keeps_the_job_planned_with_the_reason_and_ret
 fn a_start_whose_answer_was_lost_is_not_repeated_and_the_job_runs() {
     let remote = Arc::new(Remote::default());
     remote.lose_answer.store(true, Ordering::SeqCst);
-    let rig = rig(remote.clone(), Duration::from_secs(1));
+    let rig = rig(remote.clone(), Duration::from_secs(1), None);
     let now = rig.control.now();
     let job = plan_job(
         &rig,
@@ -348,7 +196,7 @@ fn a_job_committed_running_whose_start_never_reached_the_executor_is_started_onc
     let jobs = tempfile::tempdir().unwrap();
     let marker = jobs.path().join("starts");
     let local = Arc::new(LocalExecutor::new(&jobs.path().join("run"), None).unwrap());
-    let rig = rig(local, Duration::from_secs(60));
+    let rig = rig(local, Duration::from_secs(60), None);
     let now = rig.control.now();
     let script = format!("echo started >> {}", marker.display());
     // Planned an hour ahead, so the loop does not start it on its own.
@@ -362,20 +210,7 @@ fn a_job_committed_running_whose_start_never_reached_the_executor_is_started_onc
         ]],
     );
     // What dispatch commits before it calls the executor; the call itself never happens.
-    rig.control
-        .queue
-        .transition(
-            &job.id,
-            State::Planned,
-            State::Running,
-            "starting (attempt 1)",
-            now,
-            &mut |j| {
-                j.attempt = 1;
-                j.started_at = Some(now);
-            },
-        )
-        .unwrap();
+    commit_running(&rig, &job.id, now);
     let j = wait(&rig, &job.id, 20, "succeeded", |j| {
         j.state == State::Succeeded
     });
@@ -396,7 +231,7 @@ fn a_due_job_waits_while_an_overrunning_job_holds_the_capacity() {
     let jobs = tempfile::tempdir().unwrap();
     let local = Arc::new(LocalExecutor::new(jobs.path(), None).unwrap());
     let capacity = Capacity::uniform(1);
-    let rig = rig_with(local, Duration::from_secs(60), Some(capacity));
+    let rig = rig(local, Duration::from_secs(60), Some(capacity));
     let now = rig.control.now();
     let at = |s: i64| now + SignedDuration::from_secs(s);
     let first = plan_job(&rig, &["sleep", "4"], false, vec![[at(0), at(1)]]);
@@ -414,7 +249,8 @@ fn a_due_job_waits_while_an_overrunning_job_holds_the_capacity() {
     );
     let log = reasons(&rig, &second.id);
     assert!(
-        log.iter().any(|r| r.contains("waiting for capacity in DE: 1 of 1 GPUs")),
+        log.iter()
+            .any(|r| r.contains("waiting for capacity in DE: 1 of 1 GPUs")),
         "{log:#?}"
     );
 }
@@ -423,7 +259,7 @@ fn a_due_job_waits_while_an_overrunning_job_holds_the_capacity() {
 fn a_backend_lost_mid_run_shows_on_the_job_and_the_job_is_watched_again() {
     let remote = Arc::new(Remote::default());
     remote.hold.store(true, Ordering::SeqCst);
-    let rig = rig(remote.clone(), Duration::from_secs(1));
+    let rig = rig(remote.clone(), Duration::from_secs(1), None);
     let now = rig.control.now();
     let job = plan_job(
         &rig,
@@ -472,7 +308,7 @@ fn proc_state(pid: u32) -> Option<char> {
 fn an_interruptible_local_job_is_stopped_between_its_pieces_and_continued_at_the_next() {
     let jobs = tempfile::tempdir().unwrap();
     let local = Arc::new(LocalExecutor::new(jobs.path(), None).unwrap());
-    let rig = rig(local, Duration::from_secs(60));
+    let rig = rig(local, Duration::from_secs(60), None);
     let now = rig.control.now();
     let at = |s: i64| now + SignedDuration::from_secs(s);
     // 3 s of work in 0.1 s steps (a stopped process makes no progress).

@@ -4,6 +4,8 @@
 //! a manual check (docs/service.md, "Kubernetes").
 #![allow(clippy::unwrap_used)]
 
+mod util;
+
 use kite_core::{Clock, SignedDuration, SystemClock, Timestamp};
 use kite_service::kubernetes::{ANNOTATION_PLANNED_START, LABEL_JOB_ID, job_name};
 use kite_service::{
@@ -621,130 +623,26 @@ fn a_deleted_job_reaches_status_through_the_watch_as_cancelled_or_lost() {
     assert_eq!(ex.status(&ours).unwrap(), ExecState::Cancelled);
 }
 
-/// The service loop over a SQLite queue with this one executor, ticking fast.
-struct Rig {
-    _dir: tempfile::TempDir,
-    control: std::sync::Arc<kite_service::Control>,
-    loop_task: tokio::task::JoinHandle<()>,
-    _rt: tokio::runtime::Runtime,
-}
-
-impl Drop for Rig {
-    fn drop(&mut self) {
-        self.loop_task.abort();
-    }
-}
-
-fn rig(executor: std::sync::Arc<dyn Executor>) -> Rig {
-    use kite_service::{Control, Executors, Planner, Queue, Service, SqliteQueue};
-    use std::sync::Arc;
-    let dir = tempfile::tempdir().unwrap();
-    let queue: Arc<dyn Queue> = Arc::new(SqliteQueue::open(&dir.path().join("q.sqlite3")).unwrap());
-    let (tx, rx) = tokio::sync::mpsc::channel(64);
-    let control = Arc::new(Control {
-        queue,
-        executors: Executors::single(executor),
-        tx,
-    });
-    // No intensity source: the test plans the job itself.
-    let intensity = kite_engine::IntensityService::new(
-        Vec::new(),
-        Err("not used".into()),
-        Vec::new(),
-        Arc::new(SystemClock),
-    );
-    let service = Service {
-        control: control.clone(),
-        planner: Planner::new(
-            Arc::new(intensity),
-            kite_core::Signal::AVERAGE_LIFECYCLE,
-            kite_scheduler::Capacity::unlimited(),
-            false,
-        ),
-        replan_every: Duration::from_secs(60),
-        tick: Duration::from_millis(50),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let loop_task = rt.spawn(async move { service.run(rx).await });
-    Rig {
-        _dir: dir,
-        control,
-        loop_task,
-        _rt: rt,
-    }
-}
-
 #[test]
 fn a_job_committed_running_whose_unsuspend_never_reached_the_api_server_is_started_once() {
-    use kite_service::{JobRequest, PlanInfo, State};
+    use kite_service::State;
     let api = KubeApi::start_manual();
     let ex = std::sync::Arc::new(executor(&api));
-    let rig = rig(ex.clone());
+    let rig = util::rig(ex.clone(), Duration::from_secs(60), None);
     let now = rig.control.now();
     // Planned an hour ahead, so the loop would not start it on its own.
     let start = now + SignedDuration::from_hours(1);
-    let job = rig
-        .control
-        .accept(JobRequest {
-            command: vec!["sh".into(), "-c".into(), "true".into()],
-            duration_secs: 60,
-            deadline: now + SignedDuration::from_hours(3),
-            earliest_start: now,
-            interruptible: false,
-            regions: vec!["DE".into()],
-            gpus: 0,
-            team: None,
-            project: None,
-            power_w: None,
-        })
-        .unwrap();
-    let plan = PlanInfo {
-        policy: "test".into(),
-        planned_at: now,
-        region: "DE".into(),
-        start,
-        end: start + SignedDuration::from_secs(60),
-        pieces: vec![[start, start + SignedDuration::from_secs(60)]],
-        energy_kwh: 0.0,
-        emissions_g: 0.0,
-        run_now_emissions_g: None,
-        saved_percent: None,
-        why: "planned by the test".into(),
-    };
-    let mut l = launch(&job.id, "DE", "true");
-    l.start = start;
-    l.deadline = job.request.deadline;
-    let handle = ex.submit(&l).unwrap();
-    let q = &rig.control.queue;
-    q.transition(
-        &job.id,
-        State::Pending,
-        State::Planned,
-        "planned by the test",
-        now,
-        &mut |j| {
-            j.plan = Some(plan.clone());
-            j.handle = Some(handle.clone());
-        },
-    )
-    .unwrap();
+    let job = util::plan_job_until(
+        &rig,
+        &["sh", "-c", "true"],
+        false,
+        vec![[start, start + SignedDuration::from_secs(60)]],
+        now + SignedDuration::from_hours(3),
+    );
+    let handle = job.handle.clone().unwrap();
     // What dispatch commits before it un-suspends the Job; the PATCH itself never happens.
-    q.transition(
-        &job.id,
-        State::Planned,
-        State::Running,
-        "starting (attempt 1)",
-        now,
-        &mut |j| {
-            j.attempt = 1;
-            j.started_at = Some(now);
-        },
-    )
-    .unwrap();
+    util::commit_running(&rig, &job.id, now);
+    let q = &rig.control.queue;
     let name = name_of(&handle).to_owned();
     let stored = api.job(NS, &name).unwrap();
     assert_eq!(stored["spec"]["suspend"], true);
@@ -778,12 +676,7 @@ fn a_job_committed_running_whose_unsuspend_never_reached_the_api_server_is_start
     );
     let j = q.get(&job.id).unwrap().unwrap();
     assert_eq!(j.exit_code, Some(0));
-    let log: Vec<String> = q
-        .events(&job.id)
-        .unwrap()
-        .into_iter()
-        .map(|e| e.reason)
-        .collect();
+    let log = util::reasons(&rig, &job.id);
     assert!(
         log.iter()
             .any(|r| r.contains("the start committed earlier had not reached it")),

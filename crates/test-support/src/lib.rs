@@ -13,15 +13,19 @@
 //! - [`fixtures`] holds the recorded JSON responses, shaped exactly like the documented ones.
 //! - [`kube_api`] is a fake Kubernetes API server (Jobs, Pods, `Status` errors) with a simulated
 //!   controller and kubelet, for the Kubernetes executor.
+//! - [`records`] builds ledger records (runs) for the books tests; [`chromium`] runs headless
+//!   Chromium for the tests that render HTML.
 
 // Handlers return early with a ready `Response` as the error; its size is irrelevant in a fake.
 #![allow(clippy::result_large_err)]
 
+pub mod chromium;
 mod common;
 pub mod electricity_maps;
 pub mod fixtures;
 pub mod kube_api;
 pub mod postgres;
+pub mod records;
 mod script;
 mod server;
 pub mod uk_carbon_intensity;

@@ -21,24 +21,11 @@ pub fn run(
     water: f64,
     hardware: Value,
 ) -> Record {
-    let hs: Vec<Value> = hours
-        .iter()
-        .map(|(h, kwh, i)| {
-            json!({"hour": h, "seconds": 3600.0, "kwh": kwh, "g": kwh * i, "intensity": i,
-                   "signal": "average-lifecycle", "source": "test", "provenance": "measured"})
-        })
-        .collect();
-    let kwh: f64 = hours.iter().map(|h| h.1).sum();
-    let g: f64 = hours.iter().map(|h| h.1 * h.2).sum();
-    let start = hours[0].0;
-    let last: jiff::Timestamp = hours[hours.len() - 1].0.parse().unwrap();
-    let end = last + jiff::SignedDuration::from_secs(3600);
-    rec(json!({
-        "kind": "run", "v": 1, "run_id": id, "project": project, "stage": stage, "zone": zone,
-        "start": start, "end": end.to_string(), "it_kwh": kwh, "pue": 1.0, "facility_kwh": kwh,
-        "hours": hs, "operational_g": g, "embodied_g": embodied_g, "water_litres": water,
-        "measured_fraction": 1.0, "hardware": hardware
-    }))
+    let mut v = kite_test_support::records::run(id, project, stage, zone, hours);
+    v["embodied_g"] = json!(embodied_g);
+    v["water_litres"] = json!(water);
+    v["hardware"] = hardware;
+    rec(v)
 }
 
 /// The October 2026 books used by several tests (numbers worked out in `books.rs`).

@@ -31,14 +31,36 @@ impl Server {
 
 /// Starts a server with `config`; `seed` runs on the store path before the server opens it.
 pub async fn start_with(config: ApiConfig, seed: impl FnOnce(&std::path::Path)) -> Server {
+    start_with_ledger(config, seed, None::<fn(&std::path::Path)>).await
+}
+
+/// Like [`start_with`]; with `ledger`, the server's ledger is `DIR/ledger.sqlite3`, which
+/// `ledger` gets to create (with kite-ledger's API) before the server starts.
+pub async fn start_with_ledger(
+    config: ApiConfig,
+    seed: impl FnOnce(&std::path::Path),
+    ledger: Option<impl FnOnce(&std::path::Path)>,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("kite.sqlite3");
     seed(&database);
+    let ledger = ledger.map(|make| {
+        let path = dir.path().join("ledger.sqlite3");
+        make(&path);
+        path
+    });
     let queue = Arc::new(SqliteQueue::open(&dir.path().join("jobs.sqlite3")).unwrap());
     let local = Arc::new(LocalExecutor::new(&dir.path().join("jobs"), None).unwrap());
-    // The loop is not started: these tests read and submit; kite-service tests the loop.
-    let (tx, rx) = tokio::sync::mpsc::channel(1024);
-    std::mem::forget(rx);
+    // The planning loop is not started (kite-service tests it; here seeded jobs must keep the
+    // plans the tests give them): submissions are answered at once and stay pending.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    tokio::spawn(async move {
+        while let Some(m) = rx.recv().await {
+            if let kite_service::Msg::Submitted(w) = m {
+                let _ = w.send(());
+            }
+        }
+    });
     let control = Arc::new(Control {
         queue,
         executors: Executors::single(local),
@@ -65,10 +87,12 @@ pub async fn start_with(config: ApiConfig, seed: impl FnOnce(&std::path::Path)) 
         intensity,
         signal: Signal::AVERAGE_LIFECYCLE,
         database,
-        ledger: None,
+        ledger,
         jobs,
         config,
         metrics: Arc::default(),
+        casdk: Default::default(),
+        dashboard: Default::default(),
     });
     let app = kite_api::router(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
