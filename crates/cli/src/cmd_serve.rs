@@ -271,6 +271,14 @@ pub async fn run(global: &GlobalArgs, mut args: ServeArgs) -> Result<()> {
             let _ = done_tx.send(());
         })
         .context("starting the planning loop thread")?;
+    // TCP_NODELAY: hyper may write a response's head and body in two writes; with Nagle's
+    // algorithm the second waits for the client's (delayed) ACK of the first, up to 40 ms.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY on a connection: {e}");
+        }
+    });
     tokio::select! {
         // The client address keys the per-client rate limit.
         r = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()) => r.context("the HTTP server stopped")?,
