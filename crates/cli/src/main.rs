@@ -62,16 +62,25 @@ fn run(cli: args::Cli) -> Result<u8> {
         args::Command::Ledger(a) => cmd_ledger::run(&cli.global, *a),
         args::Command::Report(a) => cmd_report::run(&cli.global, *a),
         args::Command::CheckClaims(a) => cmd_claims::run(&cli.global, *a),
-        // The HTTP server gets a worker per core; the planning loop has its own thread.
-        args::Command::Serve(a) => ok(tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-            .block_on(cmd_serve::run(&cli.global, *a))),
+        args::Command::Serve(a) => ok(serve_runtime()?.block_on(cmd_serve::run(&cli.global, *a))),
         args::Command::Submit(a) => ok(runtime.block_on(cmd_jobs::submit(&cli.global, *a))),
         args::Command::Jobs(a) => ok(runtime.block_on(cmd_jobs::jobs(&cli.global, *a))),
         args::Command::Job(a) => ok(runtime.block_on(cmd_jobs::job(&cli.global, *a))),
         args::Command::Cancel(a) => ok(runtime.block_on(cmd_jobs::cancel(&cli.global, *a))),
     }
+}
+
+/// `kite serve`'s runtime: HTTP workers on all cores but one (at least one), which is left to
+/// the planning loop's own thread and the jobs kite runs locally. On 2 cores one worker also
+/// answered the load benchmark faster and with a far shorter tail than two (docs/benchmarks.md,
+/// "HTTP API"). `TOKIO_WORKER_THREADS` overrides it.
+fn serve_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        b.worker_threads(cores.saturating_sub(1).max(1));
+    }
+    b.enable_all().build()
 }
 
 /// Writes command output to stdout. A closed pipe (`kite regions | head`) is not an error: the
