@@ -241,6 +241,16 @@ impl Service {
         self.control.now()
     }
 
+    /// Shows `reason` on `job` without changing its state, once per distinct reason (not at
+    /// every tick).
+    fn note_reason(&self, job: &JobRecord, reason: &str, at: Timestamp) {
+        if job.reason.as_deref() != Some(reason) {
+            let _ = self
+                .q()
+                .transition(&job.id, job.state, job.state, reason, at, &mut |_| {});
+        }
+    }
+
     fn note(&self, e: impl std::fmt::Display) {
         tracing::warn!("{e}");
     }
@@ -428,16 +438,7 @@ impl Service {
                     self.note(format!("{}: {e}", job.id));
                     // Visible on the job, once per distinct error (not at every tick).
                     let reason = format!("{WATCH_FAILED} (asked again at each tick): {e}");
-                    if job.reason.as_deref() != Some(reason.as_str()) {
-                        let _ = self.q().transition(
-                            &job.id,
-                            State::Running,
-                            State::Running,
-                            &reason,
-                            self.now(),
-                            &mut |_| {},
-                        );
-                    }
+                    self.note_reason(&job, &reason, self.now());
                 }
             }
         }
@@ -496,16 +497,7 @@ impl Service {
                         "{WAITING_FOR_CAPACITY} in {}: {used} of {limit} GPUs are held by running jobs (one ran past its planned end); it starts when they finish or the next replan moves it",
                         plan.region
                     );
-                    if job.reason.as_deref() != Some(reason.as_str()) {
-                        let _ = self.q().transition(
-                            &job.id,
-                            State::Planned,
-                            State::Planned,
-                            &reason,
-                            now,
-                            &mut |_| {},
-                        );
-                    }
+                    self.note_reason(&job, &reason, now);
                     continue;
                 }
             }
