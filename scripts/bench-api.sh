@@ -5,8 +5,11 @@
 #      /emissions/forecasts/current (Carbon Aware SDK, cached), /v1/intensity (cached) and
 #      /metrics (never cached);
 #   2. soak: SOAK_S seconds of wrk over the three paths in turn while a client submits no-op
-#      jobs (`true`, earliest now+24h, deadline now+168h) one after another with the token,
-#      sampling the server's RSS every 10 s.
+#      jobs (`true`) one after another with the token, sampling the server's RSS (anonymous
+#      and file-backed) and the queue's counts every 10 s. SUBMIT=waiting (default) submits
+#      jobs that wait (earliest now+24h, deadline now+168h), so the queue grows all along;
+#      SUBMIT=finishing submits jobs that must start at once (deadline now+2m) and finish,
+#      so the queue's waiting set stays small and any growth is the server's own.
 # Prints requests/s, p50/p99 latency, errors (non-2xx, socket errors), submissions and RSS
 # start/end/max. Builds nothing: pass a release binary.
 #
@@ -14,7 +17,7 @@
 #   KITE=target/release/kite scripts/bench-api.sh
 #
 # Environment: KITE (default target/release/kite), DUR (25), CONN (64), THREADS (2),
-# SOAK_S (600), KEEP=1 keeps the temp dir. Needs wrk (Debian: apt-get install wrk), curl.
+# SOAK_S (600), SUBMIT (waiting|finishing), KEEP=1 keeps the temp dir. Needs wrk (Debian: apt-get install wrk), curl.
 # The per-client rate limit is raised for the run (every wrk connection is one client,
 # 127.0.0.1), so its cost is measured but it never refuses.
 set -euo pipefail
@@ -25,6 +28,12 @@ DUR=${DUR:-25}
 CONN=${CONN:-64}
 THREADS=${THREADS:-2}
 SOAK_S=${SOAK_S:-600}
+SUBMIT=${SUBMIT:-waiting}
+case $SUBMIT in
+  waiting) JOB='{"command":["true"],"duration":"1m","earliest_start":"now+24h","deadline":"now+168h"}' ;;
+  finishing) JOB='{"command":["true"],"duration":"1m","deadline":"now+2m"}' ;;
+  *) echo "SUBMIT must be waiting or finishing, not '$SUBMIT'" >&2; exit 2 ;;
+esac
 [[ -x $KITE ]] || { echo "missing $KITE; build it first: cargo build --release -p kite" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is missing (Debian: apt-get install wrk)" >&2; exit 1; }
 
@@ -56,6 +65,12 @@ curl -sf "$URL/readyz" >/dev/null
 
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$PID/status"; }
 hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$PID/status"; }
+# "anon_kib file_kib" (RssFile: the binary's pages and the SQLite shared-memory file)
+rss_parts() { awk '/^RssAnon/ { a = $2 } /^RssFile|^RssShmem/ { f += $2 } END { print a, f }' "/proc/$PID/status"; }
+# waiting jobs (pending + planned) and all jobs, from /healthz
+queue_counts() {
+  curl -sf "$URL/healthz" | python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"]; print(j.get("pending",0)+j.get("planned",0), sum(j.values()))' 2>/dev/null || echo "? ?"
+}
 
 # wrk's --latency output → "req_s p50_ms p99_ms non2xx socket_errors requests"
 summarise() {
@@ -106,7 +121,7 @@ submit_loop() {
   while :; do
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 -X POST \
       -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
-      -d '{"command":["true"],"duration":"1m","earliest_start":"now+24h","deadline":"now+168h"}' \
+      -d "$JOB" \
       "$URL/v1/jobs" || echo 000)
     if [[ $code == 201 ]]; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
     echo "$ok $bad" >"$D/submits"
@@ -121,7 +136,7 @@ wrk -t"$THREADS" -c"$CONN" -d"${SOAK_S}s" --latency -s "$D/rotate.lua" "$URL" >"
 WRK_PID=$!
 T0=$(date +%s)
 while kill -0 "$WRK_PID" 2>/dev/null; do
-  r=$(rss_kib); echo "$(( $(date +%s) - T0 )) $r" >>"$D/rss.txt"
+  r=$(rss_kib); echo "$(( $(date +%s) - T0 )) $r $(rss_parts) $(queue_counts)" >>"$D/rss.txt"
   (( r > RSS_MAX )) && RSS_MAX=$r
   sleep 10
 done
@@ -133,7 +148,8 @@ RSS_END=$(rss_kib)
 read -r ok bad <"$D/submits"
 read -r rps p50 p99 non2xx sock n < <(summarise "$D/soak.txt")
 JOBS=$(curl -sf "$URL/healthz" | tr -d '\n')
-echo "soak ${SOAK_S}s (3 paths in turn + sequential job submissions): $rps req/s, p50 $p50 ms, p99 $p99 ms, $n requests, non-2xx $non2xx, socket errors $sock"
+echo "soak ${SOAK_S}s (3 paths in turn + sequential job submissions, SUBMIT=$SUBMIT): $rps req/s, p50 $p50 ms, p99 $p99 ms, $n requests, non-2xx $non2xx, socket errors $sock"
 echo "submissions: $ok accepted (201), $bad other; queue: $JOBS"
 echo "RSS during the soak: start $(( RSS_START / 1024 )) MiB, end $(( RSS_END / 1024 )) MiB, max of the 10 s samples $(( RSS_MAX / 1024 )) MiB, peak (VmHWM) $(( $(hwm_kib) / 1024 )) MiB"
-echo "RSS samples (s KiB): $(tr '\n' ';' <"$D/rss.txt")"
+echo "RSS samples, every 10 s (seconds, RSS KiB, anonymous KiB, file-backed KiB, waiting jobs, all jobs):"
+cat "$D/rss.txt"

@@ -366,22 +366,24 @@ impl StoreSnapshot {
         // The path stays in the log, never in a response.
         let store = kite_store::Store::open(database)
             .map_err(|e| format!("cannot open the store {}: {e}", database.display()))?;
-        let runs = store
-            .runs()
-            .map_err(|e| format!("cannot list the runs in {}: {e}", database.display()))?;
+        const KEYS: [&str; 3] = [
+            "result.energy_kwh",
+            "result.operational_g",
+            "result.embodied_g",
+        ];
+        // Aggregated in SQL: listing every run here grew `kite serve` with the runs it had
+        // measured (docs/benchmarks.md, soak).
+        let totals = store
+            .run_totals(&KEYS)
+            .map_err(|e| format!("cannot count the runs in {}: {e}", database.display()))?;
         let mut snap = StoreSnapshot {
             runs: Vec::new(),
-            energy_kwh: 0.0,
-            operational_g: 0.0,
-            embodied_g: 0.0,
+            // Only finished runs carry their totals (`kite run` writes them when the job ends).
+            energy_kwh: totals.sum(KEYS[0]),
+            operational_g: totals.sum(KEYS[1]),
+            embodied_g: totals.sum(KEYS[2]),
             forecast_age: Vec::new(),
             measured_age: Vec::new(),
-        };
-        let param = |r: &kite_store::RunSummary, key: &str| {
-            r.param(key)
-                .and_then(|v| v.parse::<f64>().ok())
-                .filter(|v| v.is_finite())
-                .unwrap_or(0.0)
         };
         for status in [
             kite_store::RunStatus::Running,
@@ -389,15 +391,7 @@ impl StoreSnapshot {
             kite_store::RunStatus::Failed,
             kite_store::RunStatus::Interrupted,
         ] {
-            let n = runs.iter().filter(|r| r.status == status).count();
-            snap.runs
-                .push((status.as_str(), i64::try_from(n).unwrap_or(i64::MAX)));
-        }
-        // Only finished runs carry their totals (`kite run` writes them when the job ends).
-        for r in runs.iter().filter(|r| r.status.is_final()) {
-            snap.energy_kwh += param(r, "result.energy_kwh");
-            snap.operational_g += param(r, "result.operational_g");
-            snap.embodied_g += param(r, "result.embodied_g");
+            snap.runs.push((status.as_str(), totals.count(status)));
         }
         let catalog = store
             .catalog()

@@ -114,6 +114,14 @@ impl LocalExecutor {
         a
     }
 
+    /// Waits for every child that has exited, so none stays a zombie (a job whose `exit` file
+    /// is read is never asked about again; a soak of 9,000 jobs left 9,000 zombies before).
+    fn reap(&self) {
+        if let Ok(mut children) = self.children.lock() {
+            children.retain(|_, child| !matches!(child.try_wait(), Ok(Some(_))));
+        }
+    }
+
     /// Whether the recorded process is alive: `Some('R'|'S'|'T'…)` with its state letter.
     fn alive(&self, pid: u32, start_ticks: Option<u64>) -> Option<char> {
         if let Ok(mut children) = self.children.lock()
@@ -321,6 +329,7 @@ impl Executor for LocalExecutor {
 
     fn status(&self, handle: &Handle) -> Result<ExecState, ExecError> {
         let dir = self.dir_of(handle)?;
+        self.reap();
         if let Some(code) = read_exit(&dir) {
             return Ok(ExecState::Exited { code });
         }

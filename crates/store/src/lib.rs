@@ -26,7 +26,7 @@ mod upsert;
 pub use error::StoreError;
 pub use runs::{
     IntervalBatch, NewRun, PhasePrediction, RunDevice, RunFinish, RunInterval, RunPhase,
-    RunReading, RunSignal, RunStatus, RunSummary, StoredRun,
+    RunReading, RunSignal, RunStatus, RunSummary, RunTotals, StoredRun,
 };
 
 use kite_core::{IntensitySeries, Resolution, Signal, TimeWindow, Timestamp, ZoneKey};

@@ -352,6 +352,39 @@ impl Store {
         Ok(out)
     }
 
+    /// Runs per status, and the sums of the params `keys` (read as numbers) over finished runs
+    /// ([`RunStatus::is_final`]),
+    /// in one aggregate query each: O(1) memory however many runs the store holds (`/metrics`
+    /// reads this every few seconds; listing every run there made `kite serve` grow with them).
+    pub fn run_totals(&self, keys: &[&str]) -> Result<RunTotals, StoreError> {
+        let mut by_status = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT status, COUNT(*) FROM run GROUP BY status")?;
+        for row in stmt.query_map((), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (status, n) = row?;
+            let status = RunStatus::parse(&status)
+                .ok_or_else(|| corrupt(format!("run status `{status}`")))?;
+            by_status.push((status, n));
+        }
+        let mut sums = Vec::with_capacity(keys.len());
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.value FROM run_param p JOIN run r ON r.id = p.run_id \
+             WHERE p.key = ?1 AND r.status IN ('succeeded', 'failed')",
+        )?;
+        for key in keys {
+            let mut sum = 0.0;
+            for v in stmt.query_map([key], |r| r.get::<_, String>(0))? {
+                // Unparsable or non-finite values count as nothing, as in the run records.
+                if let Some(x) = v?.parse::<f64>().ok().filter(|x| x.is_finite()) {
+                    sum += x;
+                }
+            }
+            sums.push(((*key).to_owned(), sum));
+        }
+        Ok(RunTotals { by_status, sums })
+    }
+
     /// Everything stored about run `id`, or `None` if there is no such run.
     pub fn run(&self, id: &str) -> Result<Option<StoredRun>, StoreError> {
         read_run(&self.conn, id)
@@ -638,6 +671,32 @@ fn mark_interrupted(
     }
     tx.commit()?;
     Ok(marked)
+}
+
+/// What [`Store::run_totals`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunTotals {
+    /// Runs per status (statuses without runs are absent).
+    pub by_status: Vec<(RunStatus, i64)>,
+    /// Per key asked for: the sum over finished runs.
+    pub sums: Vec<(String, f64)>,
+}
+
+impl RunTotals {
+    /// Runs with `status`.
+    pub fn count(&self, status: RunStatus) -> i64 {
+        (self.by_status.iter())
+            .filter(|(s, _)| *s == status)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// The sum for `key` (0 if it was not asked for).
+    pub fn sum(&self, key: &str) -> f64 {
+        (self.sums.iter())
+            .find(|(k, _)| k == key)
+            .map_or(0.0, |(_, v)| *v)
+    }
 }
 
 const SUMMARY_COLUMNS: &str = "id, project, experiment, zone, pid, tracker_pid, started_ms, status, \
