@@ -39,6 +39,9 @@ use std::time::{Duration, Instant};
 /// Values read from the store (a SQLite scan) are refreshed at most this often.
 pub const STORE_REFRESH: Duration = Duration::from_secs(10);
 
+/// Page cache of the connection `/metrics` keeps to the store, KiB.
+const STORE_CACHE_KIB: u32 = 2048;
+
 /// The content type of `/metrics`.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -111,6 +114,11 @@ pub struct Metrics {
     /// When the store values were last refreshed (claimed before the refresh runs, so
     /// concurrent scrapes serve the previous values instead of scanning the store again).
     store_refreshed: Mutex<Option<Instant>>,
+    /// One connection to the store, kept open with a small page cache: opening one per refresh
+    /// made each refresh allocate a page cache the size of the runs read, in whichever malloc
+    /// arena the blocking thread had, and `kite serve` grew with the runs under a scrape load
+    /// (docs/benchmarks.md, soak).
+    store: Mutex<Option<kite_store::Store>>,
 }
 
 impl Default for Metrics {
@@ -131,6 +139,7 @@ impl Default for Metrics {
             forecast_age: Family::default(),
             measured_age: Family::default(),
             store_refreshed: Mutex::new(None),
+            store: Mutex::new(None),
         };
         m.register()
     }
@@ -255,7 +264,7 @@ impl Metrics {
         let due = self.claim_store_refresh();
         let read = tokio::task::spawn_blocking(move || {
             let counts = s.jobs.control.queue.counts();
-            let store = due.then(|| StoreSnapshot::read(&s.database, s.intensity.now()));
+            let store = due.then(|| s.metrics.read_store(&s.database, s.intensity.now()));
             (counts, store)
         })
         .await;
@@ -280,6 +289,33 @@ impl Metrics {
             tracing::error!("metrics: encoding failed: {e}");
         }
         out
+    }
+
+    /// Reads the store's values through the kept connection (opened on first use, and again
+    /// after an error).
+    fn read_store(
+        &self,
+        database: &Path,
+        now: kite_core::Timestamp,
+    ) -> Result<StoreSnapshot, String> {
+        let mut kept = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.is_none() {
+            // The path stays in the log, never in a response.
+            let store = kite_store::Store::open(database)
+                .map_err(|e| format!("cannot open the store {}: {e}", database.display()))?;
+            store
+                .limit_cache(STORE_CACHE_KIB)
+                .map_err(|e| format!("cannot set up the store {}: {e}", database.display()))?;
+            *kept = Some(store);
+        }
+        let read = match kept.as_ref() {
+            Some(store) => StoreSnapshot::read(store, database, now),
+            None => Err("the store is not open".to_owned()),
+        };
+        if read.is_err() {
+            *kept = None;
+        }
+        read
     }
 
     fn claim_store_refresh(&self) -> bool {
@@ -362,10 +398,11 @@ struct StoreSnapshot {
 }
 
 impl StoreSnapshot {
-    fn read(database: &Path, now: kite_core::Timestamp) -> Result<StoreSnapshot, String> {
-        // The path stays in the log, never in a response.
-        let store = kite_store::Store::open(database)
-            .map_err(|e| format!("cannot open the store {}: {e}", database.display()))?;
+    fn read(
+        store: &kite_store::Store,
+        database: &Path,
+        now: kite_core::Timestamp,
+    ) -> Result<StoreSnapshot, String> {
         const KEYS: [&str; 3] = [
             "result.energy_kwh",
             "result.operational_g",

@@ -149,6 +149,14 @@ impl Store {
         Store::set_up(conn, Some(path.to_path_buf()))
     }
 
+    /// Caps this connection's page cache at `kib` KiB (the default is 64 MiB, for imports): a
+    /// connection that stays open in a server to read a few aggregates needs far less.
+    pub fn limit_cache(&self, kib: u32) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "cache_size", -i64::from(kib))?;
+        Ok(())
+    }
+
     /// A store that lives only as long as the handle (for tests and dry runs).
     pub fn open_in_memory() -> Result<Store, StoreError> {
         Store::set_up(Connection::open_in_memory()?, None)
