@@ -309,10 +309,15 @@ fn row(o: &Opts, label: &str, times: &[f64], plan: &SpatioTemporalPlan, rss: (u6
         o.jobs,
         secs(plan.bound_time),
         bound.map_or("-".into(), |b| format!(
-            "{} LP it{}{}, {} cols, {} rows, {} subgradient steps",
+            "{} LP it{}{}{}, {} cols, {} rows, {} subgradient steps",
             b.iterations,
+            if b.first_order_steps > 0 {
+                format!(" / {} PDHG steps", b.first_order_steps)
+            } else {
+                String::new()
+            },
             b.master_objective
-                .map_or(String::new(), |m| format!(" (last master {m:.0})")),
+                .map_or(String::new(), |m| format!(" (LP ≤ {m:.0})")),
             if b.converged { ", converged" } else { "" },
             b.columns,
             b.rows,

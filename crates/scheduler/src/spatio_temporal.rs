@@ -271,9 +271,12 @@ pub enum Method {
 }
 
 /// Settings of the lower bound (see [`LpBound`]): projected subgradient steps on the capacity
-/// prices, then, on small instances, column generation on the LP relaxation seeded with the
-/// windows those steps picked, then a few more steps. The bound is the best Lagrangian value
-/// seen, so every stage can only raise it.
+/// prices, then the LP relaxation seeded with the windows those steps picked: on small
+/// instances by column generation with an interior-point master, above
+/// [`max_master_jobs`](Self::max_master_jobs) by restarted PDHG (PDLP's first-order method)
+/// with column generation, until the LP optimum is pinned between a certified lower bound and
+/// a feasible fractional plan to within [`lp_tolerance`](Self::lp_tolerance). The bound is the
+/// best Lagrangian value seen, so every stage can only raise it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BoundConfig {
     /// Most master-problem solves.
@@ -289,6 +292,12 @@ pub struct BoundConfig {
     /// per master there and 31–35 s per master at 10,000 jobs, so the default stays 200 with
     /// either solver (see `docs/benchmarks.md`).
     pub max_master_jobs: usize,
+    /// Above `max_master_jobs` jobs: the first-order method stops once `(upper − lower) /
+    /// upper` is at most this, where `upper` is a feasible fractional plan's objective and
+    /// `lower` the certified bound, so the LP optimum lies between them.
+    pub lp_tolerance: f64,
+    /// Above `max_master_jobs` jobs: most PDHG steps (each O(columns + rows)).
+    pub max_first_order_steps: u32,
     /// Subgradient steps before column generation (half as many after it); each is one pass
     /// over every candidate of every job, O(1) per candidate.
     pub subgradient_steps: u32,
@@ -298,11 +307,13 @@ pub struct BoundConfig {
 
 impl BoundConfig {
     /// 10 master solves, 1 extra initial column per job, column generation up to 200 jobs,
-    /// 100 subgradient steps, no time budget.
+    /// PDHG above that to 0.1 % or 50,000 steps, 100 subgradient steps, no time budget.
     pub const STANDARD: BoundConfig = BoundConfig {
         max_iterations: 10,
         initial_columns_per_job: 1,
         max_master_jobs: 200,
+        lp_tolerance: 1e-3,
+        max_first_order_steps: 50_000,
         subgradient_steps: 100,
         time_budget: None,
     };
@@ -657,17 +668,24 @@ pub struct LpBound {
     /// bound valid but looser: even without capacity it is below the greedy's objective when
     /// interruptible jobs are present.
     pub value: f64,
-    /// The objective of the last restricted master problem (an upper bound on the LP optimum).
+    /// An upper bound on the LP optimum: the last restricted master problem's objective, or,
+    /// on the first-order path, the best feasible fractional plan's (each PDHG iterate with
+    /// every column scaled down until no capacity row is over, the rest left out at its
+    /// penalty).
     pub master_objective: Option<f64>,
-    /// Master problems solved.
+    /// Master problems solved (interior point), or pricing rounds (first-order path).
     pub iterations: u32,
+    /// PDHG steps (first-order path; 0 otherwise).
+    pub first_order_steps: u32,
     /// Subgradient steps taken after column generation.
     pub subgradient_steps: u32,
     /// Columns in the last master problem.
     pub columns: usize,
     /// Capacity rows in the last master problem.
     pub rows: usize,
-    /// Whether pricing found no column of negative reduced cost (the LP optimum was reached).
+    /// Whether the LP optimum was reached: pricing found no column of negative reduced cost
+    /// (interior-point path), or the gap between the bound and `master_objective` closed to
+    /// [`BoundConfig::lp_tolerance`] (first-order path).
     pub converged: bool,
 }
 

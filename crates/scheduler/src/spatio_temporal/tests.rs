@@ -506,12 +506,14 @@ fn exact_lp(model: &grid::Model) -> f64 {
 }
 
 /// The reported bound never exceeds the exact LP optimum, and where column generation
-/// converged it equals it (to the master solver's precision); the subgradient-only bound never
-/// exceeds it either and usually comes within 0.1 % of it; capacity binds in the instances, so the LP is above the uncapacitated
+/// converged it equals it (to the master solver's precision). The first-order path (PDHG,
+/// used above `max_master_jobs`) brackets it: its bound never exceeds the LP, its feasible
+/// fractional plan never goes below it, and where it reports convergence the two are within
+/// `lp_tolerance`. Capacity binds in the instances, so the LP is above the uncapacitated
 /// optimum.
 #[test]
 fn the_bound_is_the_lp_relaxation_on_small_instances() {
-    let (mut converged, mut binding, mut near) = (0, 0, 0);
+    let (mut converged, mut binding, mut near, mut closed) = (0, 0, 0, 0);
     for seed in 0..24 {
         let (jobs, s, capacity) = small_instance(seed);
         let now = jobs.iter().map(|j| j.earliest_start).min().unwrap();
@@ -529,20 +531,33 @@ fn the_bound_is_the_lp_relaxation_on_small_instances() {
         let p = plan_spatio_temporal(&jobs, &s, now, &capped).unwrap();
         let bound = p.lp_bound.as_ref().unwrap();
         let tol = 1e-6 * lp.abs().max(1.0);
-        // The subgradient-only path (used above `max_master_jobs`) is valid too.
-        let subgradient_only = PlannerConfig {
+        // The first-order path, forced here by `max_master_jobs: 0`.
+        let first_order = PlannerConfig {
             bound: Some(BoundConfig {
                 max_master_jobs: 0,
                 ..BoundConfig::STANDARD
             }),
             ..capped.clone()
         };
-        let sg = plan_spatio_temporal(&jobs, &s, now, &subgradient_only).unwrap();
-        let sg = sg.lp_bound.as_ref().unwrap().value;
+        let fo = plan_spatio_temporal(&jobs, &s, now, &first_order).unwrap();
+        let fo = fo.lp_bound.as_ref().unwrap();
+        let (sg, upper) = (fo.value, fo.master_objective.unwrap());
         assert!(
             sg <= lp + tol,
-            "seed {seed}: subgradient bound {sg} > LP {lp}"
+            "seed {seed}: first-order bound {sg} > LP {lp}"
         );
+        assert!(
+            upper >= lp - tol,
+            "seed {seed}: the first-order feasible plan {upper} is below the LP optimum {lp}"
+        );
+        if fo.converged {
+            closed += 1;
+            assert!(
+                upper - sg <= BoundConfig::STANDARD.lp_tolerance * upper.abs() + tol,
+                "seed {seed}: converged, but {sg}..{upper}"
+            );
+            assert!(fo.first_order_steps > 0, "seed {seed}");
+        }
         near += usize::from(sg >= lp - 1e-3 * lp.abs().max(1.0));
         assert!(
             bound.value <= lp + tol,
@@ -566,6 +581,10 @@ fn the_bound_is_the_lp_relaxation_on_small_instances() {
     assert!(binding >= 5, "capacity bound the LP in {binding} of 24");
     assert!(
         near >= 20,
-        "the subgradient bound came within 0.1 % of the LP in {near} of 24"
+        "the first-order bound came within 0.1 % of the LP in {near} of 24"
+    );
+    assert!(
+        closed >= 20,
+        "the first-order path closed its interval in {closed} of 24"
     );
 }
