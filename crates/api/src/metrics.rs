@@ -8,7 +8,7 @@
 //!   [`crate::limits`] around everything else, so 429s, 413s and timeouts are counted too.
 //! - `kite_http_cache_total{result}`: hits and misses of the response cache ([`crate::cache`]);
 //!   `kite_http_rate_limited_total`: requests answered 429.
-//! - `kite_jobs{state}`: the job queue's counts, read at scrape time.
+//! - `kite_jobs{state}`: the job queue's counts, read at most every [`QUEUE_REFRESH`].
 //! - `kite_provider_errors_total{provider}`: failed fetches of each live intensity provider
 //!   (counted by `IntensityService`), read at scrape time.
 //! - From kite's store, refreshed at most every [`STORE_REFRESH`]: `kite_runs{status}`,
@@ -38,6 +38,10 @@ use std::time::{Duration, Instant};
 
 /// Values read from the store (a SQLite scan) are refreshed at most this often.
 pub const STORE_REFRESH: Duration = Duration::from_secs(10);
+
+/// The queue's counts are read at most this often: a scrape load then costs one blocking
+/// thread, not one per concurrent scrape (each with its own malloc arena to grow).
+pub const QUEUE_REFRESH: Duration = Duration::from_secs(1);
 
 /// Page cache of the connection `/metrics` keeps to the store, KiB.
 const STORE_CACHE_KIB: u32 = 2048;
@@ -114,6 +118,8 @@ pub struct Metrics {
     /// When the store values were last refreshed (claimed before the refresh runs, so
     /// concurrent scrapes serve the previous values instead of scanning the store again).
     store_refreshed: Mutex<Option<Instant>>,
+    /// When the queue's counts were last read (claimed the same way).
+    queue_refreshed: Mutex<Option<Instant>>,
     /// One connection to the store, kept open with a small page cache: opening one per refresh
     /// made each refresh allocate a page cache the size of the runs read, in whichever malloc
     /// arena the blocking thread had, and `kite serve` grew with the runs under a scrape load
@@ -139,6 +145,7 @@ impl Default for Metrics {
             forecast_age: Family::default(),
             measured_age: Family::default(),
             store_refreshed: Mutex::new(None),
+            queue_refreshed: Mutex::new(None),
             store: Mutex::new(None),
         };
         m.register()
@@ -261,21 +268,26 @@ impl Metrics {
     /// values are older than [`STORE_REFRESH`].
     pub async fn render(&self, state: &Arc<AppState>) -> String {
         let s = state.clone();
-        let due = self.claim_store_refresh();
-        let read = tokio::task::spawn_blocking(move || {
-            let counts = s.jobs.control.queue.counts();
-            let store = due.then(|| s.metrics.read_store(&s.database, s.intensity.now()));
-            (counts, store)
-        })
-        .await;
-        match read {
-            Ok((counts, store)) => {
-                self.set_jobs(counts);
-                if let Some(store) = store {
-                    self.set_store(store);
+        let store_due = claim(&self.store_refreshed, STORE_REFRESH);
+        let queue_due = claim(&self.queue_refreshed, QUEUE_REFRESH);
+        if store_due || queue_due {
+            let read = tokio::task::spawn_blocking(move || {
+                let counts = queue_due.then(|| s.jobs.control.queue.counts());
+                let store = store_due.then(|| s.metrics.read_store(&s.database, s.intensity.now()));
+                (counts, store)
+            })
+            .await;
+            match read {
+                Ok((counts, store)) => {
+                    if let Some(counts) = counts {
+                        self.set_jobs(counts);
+                    }
+                    if let Some(store) = store {
+                        self.set_store(store);
+                    }
                 }
+                Err(e) => tracing::error!("metrics: reading the queue and store failed: {e}"),
             }
-            Err(e) => tracing::error!("metrics: reading the queue and store failed: {e}"),
         }
         for (provider, n) in state.intensity.provider_errors() {
             let c = self
@@ -316,19 +328,6 @@ impl Metrics {
             *kept = None;
         }
         read
-    }
-
-    fn claim_store_refresh(&self) -> bool {
-        let mut last = self
-            .store_refreshed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        if last.is_some_and(|t| now.duration_since(t) < STORE_REFRESH) {
-            return false;
-        }
-        *last = Some(now);
-        true
     }
 
     fn set_jobs(&self, counts: Result<Vec<(JobState, u64)>, kite_service::QueueError>) {
@@ -385,6 +384,18 @@ impl Metrics {
             self.measured_age.get_or_create(&labels).set(age);
         }
     }
+}
+
+/// Whether a value refreshed at most every `every` is due; if so, marks it refreshed now
+/// (before the read runs, so concurrent scrapes serve the previous values meanwhile).
+fn claim(last: &Mutex<Option<Instant>>, every: Duration) -> bool {
+    let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+    let now = Instant::now();
+    if last.is_some_and(|t| now.duration_since(t) < every) {
+        return false;
+    }
+    *last = Some(now);
+    true
 }
 
 /// What `/metrics` reads from kite's store.
