@@ -264,34 +264,21 @@ async fn forecasts_batch(State(state): State<Arc<AppState>>, body: Bytes) -> Rep
         "[{\"location\": \"westeurope\", \"requestedAt\": \"2024-03-01T12:00:00Z\", \"windowSize\": 60}]",
     )?;
     let mut asks = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let prefix = format!("[{i}].");
-        let name = |f: &str| format!("{prefix}{f}");
-        let location = str_field(item, "location")
-            .ok_or_else(|| missing(&name("location"), "\"location\": \"westeurope\""))?;
-        let zone = params::zone(&name("location"), location)?;
-        let time = |f: &str| -> Result<Option<Timestamp>, CasdkError> {
-            match field(item, f) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => params::time(&name(f), s, now).map(Some),
-                Some(other) => Err(bad(
-                    &name(f),
-                    &other.to_string(),
-                    format!("{f} must be a time string"),
-                    format!("give {f} as RFC 3339, e.g. \"2024-03-01T12:00:00Z\""),
-                )),
-            }
-        };
-        let requested_at = time("requestedAt")?;
-        let start = time("dataStartAt")?;
-        let end = time("dataEndAt")?;
+    for item in &items {
+        let (location, zone) = item.location()?;
+        let requested_at = item.time("requestedAt", now)?;
+        let start = item.time("dataStartAt", now)?;
+        let end = item.time("dataEndAt", now)?;
         if let (Some(s), Some(e)) = (start, end) {
-            params::ordered(&name("dataStartAt"), &name("dataEndAt"), s, e)?;
+            params::ordered(&item.name("dataStartAt"), &item.name("dataEndAt"), s, e)?;
         }
-        let window_minutes = match field(item, "windowSize") {
+        let window_minutes = match item.field("windowSize") {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(params::window_minutes(&name("windowSize"), s)?),
-            Some(v) => Some(params::window_minutes(&name("windowSize"), &v.to_string())?),
+            Some(Value::String(s)) => Some(params::window_minutes(&item.name("windowSize"), s)?),
+            Some(v) => Some(params::window_minutes(
+                &item.name("windowSize"),
+                &v.to_string(),
+            )?),
         };
         asks.push((
             zone,
@@ -303,7 +290,7 @@ async fn forecasts_batch(State(state): State<Arc<AppState>>, body: Bytes) -> Rep
                 end,
                 window_minutes,
                 now: None,
-                prefix,
+                prefix: item.prefix(),
             },
         ));
     }
@@ -466,27 +453,11 @@ async fn average_batch(State(state): State<Arc<AppState>>, body: Bytes) -> Reply
         "[{\"location\": \"westeurope\", \"startTime\": \"2024-03-01T12:00:00Z\", \"endTime\": \"2024-03-01T18:00:00Z\"}]",
     )?;
     let mut asks = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let prefix = format!("[{i}].");
-        let name = |f: &str| format!("{prefix}{f}");
-        let location = str_field(item, "location")
-            .ok_or_else(|| missing(&name("location"), "\"location\": \"westeurope\""))?;
-        let zone = params::zone(&name("location"), location)?;
-        let time = |f: &str, example: &str| -> Result<Timestamp, CasdkError> {
-            match field(item, f) {
-                Some(Value::String(s)) => params::time(&name(f), s, now),
-                None | Some(Value::Null) => Err(missing(&name(f), example)),
-                Some(other) => Err(bad(
-                    &name(f),
-                    &other.to_string(),
-                    format!("{f} must be a time string"),
-                    format!("give {f} as RFC 3339, e.g. {example}"),
-                )),
-            }
-        };
-        let start = time("startTime", "\"startTime\": \"2024-03-01T12:00:00Z\"")?;
-        let end = time("endTime", "\"endTime\": \"2024-03-01T18:00:00Z\"")?;
-        asks.push((location, zone, start, end, prefix));
+    for item in &items {
+        let (location, zone) = item.location()?;
+        let start = item.required_time("startTime", now)?;
+        let end = item.required_time("endTime", now)?;
+        asks.push((location, zone, start, end, item.prefix()));
     }
     let mut out = Vec::with_capacity(asks.len());
     let mut sources = Vec::with_capacity(asks.len());
@@ -628,10 +599,7 @@ fn with_source(mut resp: Response, state: &AppState, sources: &[String]) -> Resp
 }
 
 /// A batch body: a JSON array of objects, at most [`MAX_BATCH`].
-fn batch_items(
-    body: &[u8],
-    example: &str,
-) -> Result<Vec<serde_json::Map<String, Value>>, CasdkError> {
+fn batch_items(body: &[u8], example: &str) -> Result<Vec<BatchItem>, CasdkError> {
     let fix = format!("send a JSON array of requests, e.g. {example}");
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         bad(
@@ -658,10 +626,10 @@ fn batch_items(
     items
         .into_iter()
         .enumerate()
-        .map(|(i, v)| match v {
-            Value::Object(m) => Ok(m),
+        .map(|(index, v)| match v {
+            Value::Object(fields) => Ok(BatchItem { index, fields }),
             other => Err(bad(
-                &format!("[{i}]"),
+                &format!("[{index}]"),
                 &other.to_string(),
                 "each request must be a JSON object",
                 fix.clone(),
@@ -670,17 +638,61 @@ fn batch_items(
         .collect()
 }
 
-/// A member by name, case-insensitively (ASP.NET's web JSON defaults).
-fn field<'v>(item: &'v serde_json::Map<String, Value>, name: &str) -> Option<&'v Value> {
-    item.get(name).or_else(|| {
-        item.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
+/// One request of a batch; errors name its fields with its index (`[2].startTime`).
+struct BatchItem {
+    index: usize,
+    fields: serde_json::Map<String, Value>,
 }
 
-fn str_field<'v>(item: &'v serde_json::Map<String, Value>, name: &str) -> Option<&'v str> {
-    field(item, name)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
+impl BatchItem {
+    fn prefix(&self) -> String {
+        format!("[{}].", self.index)
+    }
+
+    fn name(&self, field: &str) -> String {
+        format!("[{}].{field}", self.index)
+    }
+
+    /// A member by name, case-insensitively (ASP.NET's web JSON defaults).
+    fn field(&self, name: &str) -> Option<&Value> {
+        self.fields.get(name).or_else(|| {
+            self.fields
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
+    }
+
+    /// `location`, required, and the zone it resolves to.
+    fn location(&self) -> Result<(&str, &'static kite_regions::Zone), CasdkError> {
+        let location = self
+            .field("location")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| missing(&self.name("location"), "\"location\": \"westeurope\""))?;
+        Ok((location, params::zone(&self.name("location"), location)?))
+    }
+
+    /// An optional time member (RFC 3339, or null).
+    fn time(&self, field: &str, now: Timestamp) -> Result<Option<Timestamp>, CasdkError> {
+        match self.field(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => params::time(&self.name(field), s, now).map(Some),
+            Some(other) => Err(bad(
+                &self.name(field),
+                &other.to_string(),
+                format!("{field} must be a time string"),
+                format!("give {field} as RFC 3339, e.g. \"{field}\": \"2024-03-01T12:00:00Z\""),
+            )),
+        }
+    }
+
+    fn required_time(&self, field: &str, now: Timestamp) -> Result<Timestamp, CasdkError> {
+        self.time(field, now)?.ok_or_else(|| {
+            missing(
+                &self.name(field),
+                &format!("\"{field}\": \"2024-03-01T12:00:00Z\""),
+            )
+        })
+    }
 }

@@ -142,6 +142,11 @@ pub struct PlanArgs {
     /// Electricity price per kWh for --pareto, as ZONE=PRICE (constant), comma-separated.
     #[arg(long, value_delimiter = ',', value_name = "ZONE=PRICE")]
     pub price: Vec<String>,
+    /// Longest time spent on the lower bound that shows how far a spatio-temporal plan is
+    /// from optimal (the LP relaxation; seconds at 10,000 jobs). When it runs out, the bound
+    /// found so far is reported and a note says so. 0s skips the bound.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub bound_time: String,
     /// The intensity signal to plan on (default from the config).
     #[arg(long)]
     pub signal: Option<String>,

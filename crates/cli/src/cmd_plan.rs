@@ -190,7 +190,18 @@ fn choose_policy(args: &PlanArgs, jobs: &[Job], now: Timestamp) -> Result<Choice
 
 fn planner_config(args: &PlanArgs, jobs: &[Job], now: Timestamp) -> Result<PlannerConfig> {
     let mut cfg = PlannerConfig::carbon_only();
-    cfg.bound = Some(BoundConfig::STANDARD);
+    let budget =
+        kite_engine::parse_duration(&args.bound_time).map_err(|m| anyhow!("--bound-time: {m}"))?;
+    if budget.is_negative() {
+        bail!(
+            "--bound-time: `{}` is negative; give e.g. 60s, or 0s to skip the bound",
+            args.bound_time
+        );
+    }
+    cfg.bound = budget.is_positive().then_some(BoundConfig {
+        time_budget: Some(budget),
+        ..BoundConfig::STANDARD
+    });
     cfg.clock = Some(Arc::new(SystemClock));
     cfg.capacity = parse_capacity(&args.capacity)?;
     if !args.price.is_empty() {

@@ -383,4 +383,19 @@ fn planner_flags_need_the_planner() {
         "best-window",
     ]);
     assert!(e.contains("need --policy spatio-temporal"), "{e}");
+    for (value, says) in [("soon", "`soon` is not a duration"), ("-5s", "is negative")] {
+        let e = kite.fails(&[
+            "plan",
+            "--duration",
+            "1h",
+            "--deadline",
+            "now+1d",
+            "--region",
+            "DE",
+            "--capacity",
+            "2",
+            &format!("--bound-time={value}"),
+        ]);
+        assert!(e.contains("--bound-time") && e.contains(says), "{e}");
+    }
 }

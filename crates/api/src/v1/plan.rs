@@ -112,7 +112,15 @@ async fn plan_inner(state: &Arc<AppState>, body: &[u8]) -> Result<PlanReport, Pr
         }
         Choice::SpatioTemporal(capacity) => {
             let mut cfg = kite_scheduler::PlannerConfig::carbon_only();
-            cfg.bound = Some(BoundConfig::STANDARD);
+            // The bound gets half the request timeout, so the plan comes back in time with the
+            // best bound found (and a note) rather than a 503 after the solver's work.
+            let budget = kite_core::SignedDuration::try_from(state.config.request_timeout / 2)
+                .ok()
+                .filter(|d| d.is_positive());
+            cfg.bound = Some(BoundConfig {
+                time_budget: budget,
+                ..BoundConfig::STANDARD
+            });
             cfg.capacity = capacity;
             // Solver times and the bound's time budget, as `kite plan` reports them.
             cfg.clock = Some(Arc::new(kite_core::SystemClock));
