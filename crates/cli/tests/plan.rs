@@ -357,34 +357,8 @@ fn the_pareto_front_trades_carbon_against_delay_without_dominated_plans() {
 #[test]
 fn planner_flags_need_the_planner() {
     let kite = Kite::new();
-    let e = kite.fails(&[
-        "plan",
-        "--duration",
-        "1h",
-        "--deadline",
-        "now+1d",
-        "--region",
-        "DE",
-        "--capacity",
-        "DE=x",
-    ]);
-    assert!(e.contains("`x` is not a whole number"), "{e}");
-    let e = kite.fails(&[
-        "plan",
-        "--duration",
-        "1h",
-        "--deadline",
-        "now+1d",
-        "--region",
-        "DE",
-        "--capacity",
-        "2",
-        "--policy",
-        "best-window",
-    ]);
-    assert!(e.contains("need --policy spatio-temporal"), "{e}");
-    for (value, says) in [("soon", "`soon` is not a duration"), ("-5s", "is negative")] {
-        let e = kite.fails(&[
+    let fails = |extra: &[&str]| {
+        let mut args = vec![
             "plan",
             "--duration",
             "1h",
@@ -392,10 +366,16 @@ fn planner_flags_need_the_planner() {
             "now+1d",
             "--region",
             "DE",
-            "--capacity",
-            "2",
-            &format!("--bound-time={value}"),
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        kite.fails(&args)
+    };
+    let e = fails(&["--capacity", "DE=x"]);
+    assert!(e.contains("`x` is not a whole number"), "{e}");
+    let e = fails(&["--capacity", "2", "--policy", "best-window"]);
+    assert!(e.contains("need --policy spatio-temporal"), "{e}");
+    for (value, says) in [("soon", "`soon` is not a duration"), ("-5s", "is negative")] {
+        let e = fails(&["--capacity", "2", &format!("--bound-time={value}")]);
         assert!(e.contains("--bound-time") && e.contains(says), "{e}");
     }
 }

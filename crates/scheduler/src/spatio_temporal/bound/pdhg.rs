@@ -147,13 +147,20 @@ fn choice_col(model: &Model, j_idx: usize, choice: &Choice) -> Option<NewCol> {
             } else {
                 Vec::new()
             };
-            let key = ColKey::Other(j_idx as u32, hash_segs(r, &segs, cost));
-            Some(NewCol {
-                job: j_idx,
-                cost,
-                segs,
-                key,
-            })
+            Some(NewCol::other(j_idx, r, cost, segs))
+        }
+    }
+}
+
+impl NewCol {
+    /// A column other than a plain window, keyed by what it uses, so repeats are not added.
+    fn other(job: usize, r: usize, cost: f64, segs: Vec<Seg>) -> NewCol {
+        let key = ColKey::Other(job as u32, hash_segs(r, &segs, cost));
+        NewCol {
+            job,
+            cost,
+            segs,
+            key,
         }
     }
 }
@@ -187,13 +194,7 @@ fn split_col(model: &Model, j_idx: usize, r: usize, prices: &Prices) -> Option<N
             segs.push(Seg::new(n, r, s, s, demand * fraction));
         }
     }
-    let key = ColKey::Other(j_idx as u32, hash_segs(r, &segs, cost));
-    Some(NewCol {
-        job: j_idx,
-        cost,
-        segs,
-        key,
-    })
+    Some(NewCol::other(j_idx, r, cost, segs))
 }
 
 impl Master {
