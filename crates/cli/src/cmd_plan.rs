@@ -382,6 +382,8 @@ fn plan_table(report: &PlanReport) -> String {
             p.objective,
             match (p.lower_bound, p.gap_percent) {
                 (Some(b), Some(g)) => format!(", lower bound {b:.1} (gap {g:.2} %)"),
+                // `kite plan` always asks for a bound unless --bound-time is 0s.
+                (None, _) => ", no lower bound (--bound-time 0s)".into(),
                 _ => String::new(),
             }
         );

@@ -312,6 +312,57 @@ fn capacity_makes_jobs_compete_and_the_planner_proves_its_plan_optimal() {
 }
 
 #[test]
+fn a_large_plan_reports_its_bound_unless_bound_time_is_zero() {
+    let kite = Kite::new();
+    import(&kite, "DE", dip);
+    // 40 jobs × 38 starts: too many binaries for the exact MILP, so the greedy plans and only
+    // the bound says how far from optimal it is.
+    let mut csv = String::from("id,duration,power_w,earliest_start,deadline,regions\n");
+    for i in 0..40 {
+        csv += &format!("j{i},3h,1000,{},{},DE\n", at(0), at(40));
+    }
+    let file = kite.path("jobs.csv");
+    write(&file, &csv);
+    let plan = |bound_time: &str| {
+        kite.json(&[
+            "plan",
+            "--job",
+            file.to_str().unwrap(),
+            "--capacity",
+            "DE=5",
+            "--bound-time",
+            bound_time,
+            "--format",
+            "json",
+        ])["planner"]
+            .clone()
+    };
+    let with = plan("60s");
+    assert_eq!(with["method"], "greedy", "{with}");
+    let bound = with["lower_bound"].as_f64().unwrap();
+    let objective = with["objective"].as_f64().unwrap();
+    assert!(bound > 0.0 && bound <= objective + 1e-6, "{with}");
+    let without = plan("0s");
+    assert!(without["lower_bound"].is_null(), "{without}");
+    assert!(without["gap_percent"].is_null(), "{without}");
+    // The same plan either way: the bound only measures it.
+    assert_eq!(without["objective"], with["objective"]);
+    let table = kite.ok(&[
+        "plan",
+        "--job",
+        file.to_str().unwrap(),
+        "--capacity",
+        "DE=5",
+        "--bound-time",
+        "0s",
+    ]);
+    assert!(
+        table.contains("no lower bound (--bound-time 0s)"),
+        "{table}"
+    );
+}
+
+#[test]
 fn the_pareto_front_trades_carbon_against_delay_without_dominated_plans() {
     let kite = Kite::new();
     // Cleaner the longer one waits: every plan on the front gives up carbon for delay.
