@@ -311,21 +311,22 @@ impl Metrics {
         now: kite_core::Timestamp,
     ) -> Result<StoreSnapshot, String> {
         let mut kept = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        if kept.is_none() {
-            // The path stays in the log, never in a response.
-            let store = kite_store::Store::open(database)
-                .map_err(|e| format!("cannot open the store {}: {e}", database.display()))?;
-            store
-                .limit_cache(STORE_CACHE_KIB)
-                .map_err(|e| format!("cannot set up the store {}: {e}", database.display()))?;
-            *kept = Some(store);
-        }
-        let read = match kept.as_ref() {
-            Some(store) => StoreSnapshot::read(store, database, now),
-            None => Err("the store is not open".to_owned()),
+        let store = match kept.take() {
+            Some(store) => store,
+            None => {
+                // The path stays in the log, never in a response.
+                let store = kite_store::Store::open(database)
+                    .map_err(|e| format!("cannot open the store {}: {e}", database.display()))?;
+                store
+                    .limit_cache(STORE_CACHE_KIB)
+                    .map_err(|e| format!("cannot set up the store {}: {e}", database.display()))?;
+                store
+            }
         };
-        if read.is_err() {
-            *kept = None;
+        let read = StoreSnapshot::read(&store, database, now);
+        // Kept only while it works: the next refresh reopens it after an error.
+        if read.is_ok() {
+            *kept = Some(store);
         }
         read
     }

@@ -323,8 +323,8 @@ fn a_large_plan_reports_its_bound_unless_bound_time_is_zero() {
     }
     let file = kite.path("jobs.csv");
     write(&file, &csv);
-    let plan = |bound_time: &str| {
-        kite.json(&[
+    let args = |bound_time: &'static str| {
+        vec![
             "plan",
             "--job",
             file.to_str().unwrap(),
@@ -332,10 +332,12 @@ fn a_large_plan_reports_its_bound_unless_bound_time_is_zero() {
             "DE=5",
             "--bound-time",
             bound_time,
-            "--format",
-            "json",
-        ])["planner"]
-            .clone()
+        ]
+    };
+    let plan = |bound_time| {
+        let mut a = args(bound_time);
+        a.extend(["--format", "json"]);
+        kite.json(&a)["planner"].clone()
     };
     let with = plan("60s");
     assert_eq!(with["method"], "greedy", "{with}");
@@ -347,15 +349,7 @@ fn a_large_plan_reports_its_bound_unless_bound_time_is_zero() {
     assert!(without["gap_percent"].is_null(), "{without}");
     // The same plan either way: the bound only measures it.
     assert_eq!(without["objective"], with["objective"]);
-    let table = kite.ok(&[
-        "plan",
-        "--job",
-        file.to_str().unwrap(),
-        "--capacity",
-        "DE=5",
-        "--bound-time",
-        "0s",
-    ]);
+    let table = kite.ok(&args("0s"));
     assert!(
         table.contains("no lower bound (--bound-time 0s)"),
         "{table}"

@@ -353,8 +353,7 @@ impl Store {
     }
 
     /// Runs per status, and the sums of the params `keys` (read as numbers) over finished runs
-    /// ([`RunStatus::is_final`]),
-    /// in one aggregate query each: O(1) memory however many runs the store holds (`/metrics`
+    /// ([`RunStatus::is_final`]), in one query each: O(1) memory however many runs the store holds (`/metrics`
     /// reads this every few seconds; listing every run there made `kite serve` grow with them).
     pub fn run_totals(&self, keys: &[&str]) -> Result<RunTotals, StoreError> {
         let mut by_status = Vec::new();
@@ -369,14 +368,21 @@ impl Store {
         }
         let mut sums = Vec::with_capacity(keys.len());
         let mut stmt = self.conn.prepare_cached(
-            "SELECT p.value FROM run_param p JOIN run r ON r.id = p.run_id \
-             WHERE p.key = ?1 AND r.status IN ('succeeded', 'failed')",
+            "SELECT r.status, p.value FROM run_param p JOIN run r ON r.id = p.run_id \
+             WHERE p.key = ?1",
         )?;
         for key in keys {
             let mut sum = 0.0;
-            for v in stmt.query_map([key], |r| r.get::<_, String>(0))? {
+            let rows = stmt.query_map([key], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (status, value) = row?;
+                if !RunStatus::parse(&status).is_some_and(RunStatus::is_final) {
+                    continue;
+                }
                 // Unparsable or non-finite values count as nothing, as in the run records.
-                if let Some(x) = v?.parse::<f64>().ok().filter(|x| x.is_finite()) {
+                if let Some(x) = value.parse::<f64>().ok().filter(|x| x.is_finite()) {
                     sum += x;
                 }
             }

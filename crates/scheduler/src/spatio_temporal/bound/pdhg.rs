@@ -251,6 +251,14 @@ impl Master {
         g
     }
 
+    /// Job `j`'s cheapest option at the prices behind `pre`: its best column's `c + Aᵀλ`, or
+    /// being left out at `penalty`.
+    fn cheapest(&self, j: usize, pre: &[f64], penalty: f64) -> f64 {
+        (self.job_off[j]..self.job_off[j + 1])
+            .map(|c| self.reduced(c, pre))
+            .fold(penalty, f64::min)
+    }
+
     /// Adds `weight × usage of column c` to the difference array.
     fn add_usage(&self, c: usize, weight: f64, diff: &mut [f64]) {
         for s in &self.segs[self.seg_off[c]..self.seg_off[c + 1]] {
@@ -368,14 +376,11 @@ impl Work {
 /// Restricted dual value `Σ_j min(p_j, min_c (c + Aᵀλ)) − λ·cap` (scaled).
 fn dual_value(m: &Master, rows: &Rows, lambda: &[f64], pen: &[f64], w: &mut Work) -> f64 {
     prefix(lambda, rows.n, &mut w.pre);
-    let mut total = 0.0;
-    for (j, &p) in pen.iter().enumerate() {
-        let mut best = p;
-        for c in m.job_off[j]..m.job_off[j + 1] {
-            best = best.min(m.reduced(c, &w.pre));
-        }
-        total += best;
-    }
+    let mut total: f64 = pen
+        .iter()
+        .enumerate()
+        .map(|(j, &p)| m.cheapest(j, &w.pre, p))
+        .sum();
     for (l, cap) in lambda.iter().zip(&rows.cap) {
         if *l > 0.0 && cap.is_finite() {
             total -= l * cap;
@@ -676,10 +681,7 @@ pub(super) fn solve(
             out.pricing_rounds += 1;
             prefix(lam, n, &mut w.pre);
             for (j, (pick, win)) in pass.picks.iter().zip(&pass.windows).enumerate() {
-                let mut have = pen[j];
-                for c in m.job_off[j]..m.job_off[j + 1] {
-                    have = have.min(m.reduced(c, &w.pre));
-                }
+                let have = m.cheapest(j, &w.pre, pen[j]);
                 let tol = 1e-9 * pen[j].max(1e-12);
                 if let Some((reduced, r, a)) = *win
                     && reduced / scale < have - tol
@@ -704,7 +706,8 @@ pub(super) fn solve(
         if out.iterations >= settings.max_iterations || out_of_time() {
             break;
         }
-        if restart || !added.is_empty() || priced {
+        // Columns are only added by pricing.
+        if restart || priced {
             if restart {
                 if use_avg {
                     m.x = xa;
@@ -714,7 +717,7 @@ pub(super) fn solve(
                 merit_restart = merit;
                 merit_last = f64::INFINITY;
             }
-            if !added.is_empty() || priced {
+            if priced {
                 // Columns unused now and on average since the last reset leave the master
                 // (pricing brings them back when they pay again).
                 let k = f64::from(since_restart.max(1));
