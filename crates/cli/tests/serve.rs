@@ -54,12 +54,21 @@ fn job(kite: &Kite, id: &str) -> Value {
     kite.json(&["job", id, "--format", "json"])
 }
 
+/// Waits up to `secs` for `id` to reach `want`, counted from the job's planned start where that
+/// is later: near the top of an hour the planner may take the next, cleaner hour even within a
+/// deadline a minute or two away.
 fn wait_state(kite: &Kite, id: &str, want: &str, secs: u64) -> Value {
-    let until = Instant::now() + Duration::from_secs(secs);
+    let mut until = Instant::now() + Duration::from_secs(secs);
     loop {
         let v = job(kite, id);
         if v["job"]["state"] == want {
             return v;
+        }
+        if v["job"]["plan"]["start"].is_string() {
+            let now = kite_core::Clock::now(&kite_core::SystemClock).as_second();
+            if let Ok(ahead) = u64::try_from(ts(&v["job"]["plan"]["start"]) - now) {
+                until = until.max(Instant::now() + Duration::from_secs(ahead + secs));
+            }
         }
         assert!(
             Instant::now() < until,
@@ -106,11 +115,7 @@ fn a_job_waits_for_its_planned_start_then_runs_measured() {
     assert!(j["plan"]["why"].as_str().unwrap().contains("DE"));
     // Held, not started, before its time.
     assert_eq!(job(&kite, &id)["job"]["state"], "planned");
-    // The plan may pick a cleaner hour up to the deadline (2 minutes out), so wait from the
-    // planned start, not from now.
-    let now = kite_core::Clock::now(&kite_core::SystemClock).as_second();
-    let wait = u64::try_from(start - now).unwrap_or(0) + 30;
-    let v = wait_state(&kite, &id, "succeeded", wait);
+    let v = wait_state(&kite, &id, "succeeded", 30);
     assert!(
         ts(&v["job"]["started_at"]) >= start,
         "started before the plan: {v:#}"
@@ -449,7 +454,9 @@ fn two_servers_share_one_postgresql_queue_and_the_follower_takes_over() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         k.json(&args)
     };
-    let until = Instant::now() + Duration::from_secs(60);
+    // The job must end by its deadline, a minute out, which the plan may use in full near the
+    // top of an hour (a cleaner next hour): wait that long and a margin.
+    let until = Instant::now() + Duration::from_secs(90);
     loop {
         // Both servers read the same queue. The job may move on between two reads, so b's read
         // must equal one of the two reads of a around it.
@@ -497,7 +504,8 @@ fn two_servers_share_one_postgresql_queue_and_the_follower_takes_over() {
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let id2 = b.json(&args)["id"].as_str().unwrap().to_owned();
-    let until = Instant::now() + Duration::from_secs(60);
+    // As above: the deadline a minute out, and a margin (the follower also waits for the lease).
+    let until = Instant::now() + Duration::from_secs(90);
     while state(&b, &id2)["job"]["state"] != "succeeded" {
         assert!(Instant::now() < until, "the follower did not take over");
         std::thread::sleep(Duration::from_millis(200));
